@@ -1,0 +1,1 @@
+"""Reading and writing scans: DICOM, NIfTI, and the geometry convention they share."""

@@ -1,0 +1,57 @@
+"""Turn the core's volumes and label maps into napari layer data, placed in mm.
+
+Every layer gets the ``scale``/``translate`` (or ``affine``) of its grid, so images,
+labels, shapes and points overlay exactly and napari measures in millimetres.
+The core objects ride along in ``metadata`` so widgets can show their provenance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..display import contrast_limits, default_window
+from ..volume import LabelMap, Volume
+
+__all__ = ["LayerData", "image_layer_data", "labels_layer_data", "METADATA_KEY"]
+
+LayerData = tuple[Any, dict[str, Any], str]
+
+#: Key under which a layer's ``metadata`` holds the core object it shows.
+METADATA_KEY = "spine_mets"
+
+
+def image_layer_data(volume: Volume, *, visible: bool = True) -> LayerData:
+    """An image layer for ``volume``, with the bone window for CT."""
+    kwargs: dict[str, Any] = {
+        "name": volume.name,
+        "colormap": "gray",
+        "blending": "additive" if not visible else "translucent_no_depth",
+        "visible": visible,
+        "metadata": {METADATA_KEY: {"kind": "volume", "volume": volume}},
+        **volume.napari_kwargs(),
+    }
+    preset = default_window(volume.metadata)
+    if preset is not None:
+        kwargs["contrast_limits"] = contrast_limits(preset)
+    return (volume.array, kwargs, "image")
+
+
+def labels_layer_data(labels: LabelMap, *, opacity: float = 0.5, visible: bool = True) -> LayerData:
+    """A labels layer whose status bar shows each label's name (e.g. ``vertebrae_T12``)."""
+    present = np.unique(labels.array)
+    ids = [int(v) for v in present]
+    features = {
+        "index": ids,
+        "structure": [labels.names.get(i, "background" if i == 0 else f"label_{i}") for i in ids],
+    }
+    kwargs: dict[str, Any] = {
+        "name": labels.name,
+        "opacity": opacity,
+        "visible": visible,
+        "features": features,
+        "metadata": {METADATA_KEY: {"kind": "labels", "labels": labels}},
+        **labels.napari_kwargs(),
+    }
+    return (labels.array, kwargs, "labels")

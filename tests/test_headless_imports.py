@@ -1,0 +1,71 @@
+"""The core must import and work without napari, Qt or magicgui (notebooks, CLI, Dask workers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import napari_spine_mets
+
+CORE_MODULES = [
+    "napari_spine_mets",
+    "napari_spine_mets.errors",
+    "napari_spine_mets.volume",
+    "napari_spine_mets.anatomy",
+    "napari_spine_mets.display",
+    "napari_spine_mets.io.geometry",
+    "napari_spine_mets.io.nifti",
+    "napari_spine_mets.io.nrrd",
+    "napari_spine_mets.io.dicom",
+    "napari_spine_mets.io.dicom_scan",
+    "napari_spine_mets.io.dicom_write",
+    "napari_spine_mets.io.resample",
+    "napari_spine_mets.io.totalsegmentator",
+    "napari_spine_mets.case",
+    "napari_spine_mets.case_store",
+    "napari_spine_mets.synthetic",
+    "napari_spine_mets.cli",
+]
+
+_BLOCKER = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    BLOCKED = ("napari", "qtpy", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy")
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"blocked GUI import: {name}")
+            return None
+    sys.meta_path.insert(0, Block())
+    """
+)
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _BLOCKER + code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_without_gui_libraries(module: str) -> None:
+    result = _run(f"import {module}")
+    assert result.returncode == 0, result.stderr
+
+
+def test_blocker_really_blocks_gui_imports() -> None:
+    result = _run("import napari_spine_mets._napari.case_widget")
+    assert result.returncode != 0
+    assert "blocked GUI import" in result.stderr
+
+
+def test_package_import_loads_no_heavy_libraries() -> None:
+    code = (
+        "import sys, napari_spine_mets\n"
+        "heavy = [m for m in ('torch', 'napari', 'qtpy', 'pydicom', 'SimpleITK', 'dask') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert napari_spine_mets.__version__

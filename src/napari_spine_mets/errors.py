@@ -20,6 +20,7 @@ __all__ = [
     "SeriesGeometryError",
     "AmbiguousSeriesError",
     "ModalityError",
+    "GridMismatchError",
     "CaseFormatError",
 ]
 
@@ -59,6 +60,10 @@ class SeriesGeometryError(InputError):
 
 class AmbiguousSeriesError(InputError):
     """Several series were found where one was expected; the message lists them."""
+
+
+class GridMismatchError(SeriesGeometryError):
+    """A label map does not lie on the voxel grid of the volume it belongs to."""
 
 
 class ModalityError(InputError):

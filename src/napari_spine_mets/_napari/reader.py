@@ -12,11 +12,15 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SpineMetsError
-from .layers import LayerData, image_layer_data, labels_layer_data
+from .layers import METADATA_KEY, LayerData, image_layer_data, labels_layer_data
 
-__all__ = ["get_reader", "sniff_kind", "read_path"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["get_reader", "sniff_kind", "read_path", "looks_like_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +111,7 @@ def read_path(path: Path) -> list[LayerData]:
     if kind == "case":
         return _read_case(path)
     if kind == "nifti":
-        from ..io.nifti import read_nifti
-
-        return [image_layer_data(read_nifti(path))]
+        return [_read_nifti(path)]
     if kind == "nrrd":
         from ..io.nrrd import read_nrrd
 
@@ -121,12 +123,48 @@ def read_path(path: Path) -> list[LayerData]:
     raise InputError(path, "not a DICOM, NIfTI, NRRD file or case folder")
 
 
+def _read_nifti(path: Path) -> LayerData:
+    """An image layer, or a labels layer when the file holds a label map (few integer values).
+
+    TotalSegmentator files (they embed their label table) get its structure names.
+    """
+    from ..io.nifti import read_nifti
+    from ..io.totalsegmentator import names_from_header, read_totalsegmentator
+
+    volume = read_nifti(path)
+    if not looks_like_labels(volume.array):
+        return image_layer_data(volume)
+    if names_from_header(path):
+        labels = read_totalsegmentator(path, name=volume.name)
+    else:
+        from ..volume import LabelMap
+
+        labels = LabelMap(volume.array, volume.affine, name=volume.name, source=str(path))
+    return labels_layer_data(labels)
+
+
+def looks_like_labels(array: "np.ndarray", max_labels: int = 512) -> bool:
+    """Integer data with few distinct values (checked on a sample first, then in full)."""
+    import numpy as np
+
+    if not np.issubdtype(array.dtype, np.integer) or array.size == 0:
+        return False
+    if array.min() < 0:
+        return False
+    sample = array.reshape(-1)[:: max(1, array.size // 200_000)]
+    if len(np.unique(sample)) > max_labels:
+        return False
+    return len(np.unique(array)) <= max_labels
+
+
 def _read_case(folder: Path) -> list[LayerData]:
     from ..case_store import load_case
 
     case = load_case(folder)
     layers = [image_layer_data(v, visible=i == 0) for i, v in enumerate(case.volumes.values())]
     layers += [labels_layer_data(lm) for lm in case.label_maps.values()]
+    for _, kwargs, _ in layers:  # so that saving again keeps the case's id, records and folder
+        kwargs["metadata"][METADATA_KEY].update(case=case, case_folder=str(folder))
     return layers
 
 

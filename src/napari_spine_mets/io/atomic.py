@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 _replace = os.replace
 
 
+def _default_mode() -> int:
+    """Permissions a plain ``open()`` would give a new file (mkstemp's are 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_NEW_FILE_MODE = _default_mode()
+
+
 def fsync_directory(folder: str | PathLike[str]) -> None:
     """Flush a folder's entries (new names, renames) to disk; a no-op where unsupported."""
     if os.name == "nt":  # Windows cannot open a directory for fsync; NTFS journals renames
@@ -53,6 +63,11 @@ def atomic_write_bytes(path: str | PathLike[str], data: bytes) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
+        try:
+            mode = path.stat().st_mode & 0o7777 if path.exists() else _NEW_FILE_MODE
+            os.chmod(tmp, mode)  # a replaced file keeps its permissions
+        except OSError as exc:  # pragma: no cover - file systems without permissions
+            log.debug("cannot set permissions: %s", exc)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

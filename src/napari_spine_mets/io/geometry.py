@@ -35,6 +35,7 @@ __all__ = [
     "world_from_index",
     "index_from_world",
     "same_grid",
+    "affine_from_napari",
 ]
 
 #: Flips x and y: multiply a RAS point (x, y, z, 1) by this to get LPS, and vice versa.
@@ -173,3 +174,11 @@ def same_grid(
     return tuple(shape_a) == tuple(shape_b) and bool(
         np.allclose(affine_a, affine_b, atol=tolerance_mm)
     )
+
+
+def affine_from_napari(scale: Sequence[float], translate: Sequence[float]) -> np.ndarray:
+    """Our affine for a layer placed with napari ``scale``/``translate`` in the (S, P, L) world."""
+    world = np.eye(4)
+    world[:3, :3] = np.diag(np.asarray(scale, dtype=float)[-3:])
+    world[:3, 3] = np.asarray(translate, dtype=float)[-3:]
+    return _REVERSE3 @ world

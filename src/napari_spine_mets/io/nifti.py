@@ -8,6 +8,7 @@ does the reverse, so a label map written here overlays its source scan in any vi
 from __future__ import annotations
 
 import logging
+import os
 from os import PathLike
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from ..errors import CorruptFileError, NoImageDataError, SeriesGeometryError
 from ..volume import LabelMap, Volume, VolumeMetadata
 from . import geometry
+from .atomic import fsync_directory
 
 __all__ = ["NIFTI_SUFFIXES", "is_nifti_path", "read_nifti", "read_label_nifti", "write_nifti"]
 
@@ -86,7 +88,7 @@ def write_nifti(image: Volume | LabelMap, path: str | PathLike[str]) -> Path:
     import nibabel as nib
 
     path = Path(path)
-    data = np.asarray(image.array).transpose(2, 1, 0)
+    data = _storable(np.asarray(image.array)).transpose(2, 1, 0)
     nifti = nib.Nifti1Image(data, geometry.affine_to_nifti(image.affine))
     nifti.header.set_xyzt_units("mm")
     nifti.header.set_qform(nifti.affine, code=1)
@@ -95,12 +97,25 @@ def write_nifti(image: Volume | LabelMap, path: str | PathLike[str]) -> Path:
     tmp = path.with_name(f".{path.name}.tmp{suffix}")
     nib.save(nifti, str(tmp))
     with open(tmp, "rb+") as handle:
-        import os
-
         os.fsync(handle.fileno())
     tmp.replace(path)
+    fsync_directory(path.parent)
     log.debug("wrote %s", path.name)
     return path
+
+
+def _storable(array: np.ndarray) -> np.ndarray:
+    """NIfTI has no bool and nibabel refuses int64 without a hint: narrow losslessly where possible."""
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8)
+    if array.dtype in (np.int64, np.uint64):
+        low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+        for candidate in (np.uint8, np.int16, np.uint16, np.int32):
+            info = np.iinfo(candidate)
+            if info.min <= low and high <= info.max:
+                return array.astype(candidate)
+        raise ValueError("labels beyond the 32-bit range cannot be stored in NIfTI")
+    return array
 
 
 def _label_dtype(max_label: int) -> type[np.integer]:

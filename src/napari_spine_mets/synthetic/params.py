@@ -103,9 +103,9 @@ class SpineParams:
     #: Square in-plane field of view in mm (the axial matrix is fov / spacing).
     fov_mm: float = 320.0
     #: Lumbar lordosis in degrees (angle between the L1 and S1 superior endplates).
-    lordosis_deg: float = 40.0
+    lordosis_deg: float = 50.0
     #: Thoracic kyphosis added per thoracic motion segment, in degrees.
-    kyphosis_deg_per_level: float = 3.0
+    kyphosis_deg_per_level: float = 4.0
     #: Sacral slope in degrees (S1 superior endplate against the axial plane).
     sacral_slope_deg: float = 35.0
     #: Patient age in years; trabecular bone density falls linearly with age.

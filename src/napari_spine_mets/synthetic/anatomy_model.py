@@ -1,0 +1,186 @@
+"""Where each vertebra sits and how big it is: the skeleton of the synthetic case.
+
+Sizes follow adult morphometry (body height grows from ~24 mm at T10 to ~29 mm at L5,
+width 36 -> 50 mm; lumbar discs ~10 mm). The column is built as a chain from S1 upwards:
+each motion segment adds its share of the lordosis (or kyphosis) angle, and a wedge
+fracture tilts everything above it forwards, as a real one does.
+
+Each vertebra has a local frame: ``u`` along its axis (superior), ``v`` posterior and
+``w`` towards the patient's left; its body is centred on the origin of that frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..anatomy import TOTALSEG_VERTEBRA_IDS
+from .params import SUPPORTED_LEVELS, FractureSpec, SpineParams
+
+__all__ = ["LevelGeometry", "build_column", "LORDOSIS_SHARE", "ENDPLATE_CONCAVITY_MM"]
+
+ENDPLATE_CONCAVITY_MM = 1.2
+
+# level: body height, width (LR), depth (AP), disc below, canal AP, canal LR,
+#        pedicle width, pedicle height, pedicle medial angle (deg), transverse process
+#        reach from the midline, spinous length, spinous downward slope (deg)
+_TABLE: dict[str, tuple[float, ...]] = {
+    "T8": (22.5, 32, 27, 5.0, 15, 16, 5.5, 13, 4, 36, 34, 45),
+    "T9": (23.5, 34, 28, 5.5, 15, 16, 6.0, 14, 4, 36, 33, 40),
+    "T10": (24.5, 36, 29, 6.0, 15, 17, 7.0, 14, 5, 34, 32, 35),
+    "T11": (25.0, 38, 30, 6.5, 15, 17, 8.0, 15, 5, 26, 31, 25),
+    "T12": (25.5, 40, 31, 7.5, 16, 19, 8.0, 15, 6, 24, 31, 15),
+    "L1": (26.5, 42, 32, 9.0, 16, 21, 8.0, 15, 8, 34, 30, 5),
+    "L2": (27.5, 44, 33, 10.0, 16, 22, 8.5, 15, 10, 40, 30, 0),
+    "L3": (28.0, 46, 34, 11.0, 16, 23, 10.0, 15, 14, 47, 30, 0),
+    "L4": (28.5, 48, 34, 11.5, 17, 24, 12.0, 15, 18, 42, 28, 0),
+    "L5": (29.0, 50, 34, 10.0, 17, 25, 15.0, 16, 25, 40, 24, 0),
+    "S1": (30.0, 50, 36, 0.0, 16, 28, 18.0, 18, 25, 0, 14, 0),
+}
+
+#: Share of the lumbar lordosis carried by the segment below each level (L5-S1 most).
+LORDOSIS_SHARE = {"L1": 0.10, "L2": 0.15, "L3": 0.20, "L4": 0.25, "L5": 0.30}
+
+
+@dataclass
+class LevelGeometry:
+    """One vertebra: label, pose (centre, sagittal tilt) and dimensions in mm."""
+
+    level: str
+    label: int
+    center: np.ndarray  # LPS (x, y, z) mm of the body centre
+    theta: float  # sagittal tilt in radians; > 0 tips the superior end anteriorly
+    height: float
+    width: float
+    depth: float
+    disc_below: float
+    canal_ap: float
+    canal_lr: float
+    pedicle_w: float
+    pedicle_h: float
+    pedicle_angle: float  # radians
+    tp_reach: float
+    spinous_len: float
+    spinous_slope: float  # radians
+    fracture: FractureSpec | None = None
+
+    @property
+    def thoracic(self) -> bool:
+        return self.level.startswith("T")
+
+    @property
+    def u_dir(self) -> np.ndarray:
+        """LPS unit vector of the vertebral axis (superior)."""
+        return np.array([0.0, -np.sin(self.theta), np.cos(self.theta)])
+
+    @property
+    def v_dir(self) -> np.ndarray:
+        """LPS unit vector of the local posterior direction."""
+        return np.array([0.0, np.cos(self.theta), np.sin(self.theta)])
+
+    def local(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local (u, v, w) of broadcastable LPS coordinates."""
+        dy = y - np.float32(self.center[1])
+        dz = z - np.float32(self.center[2])
+        s, c = np.float32(np.sin(self.theta)), np.float32(np.cos(self.theta))
+        return dz * c - dy * s, dy * c + dz * s, x - np.float32(self.center[0])
+
+    def world(self, u: float, v: float, w: float) -> np.ndarray:
+        """LPS point of local coordinates (u, v, w)."""
+        return self.center + u * self.u_dir + v * self.v_dir + np.array([w, 0.0, 0.0])
+
+    # --- endplates (where a fracture changes the body) ---------------------------------
+    def collapse_top(self, v: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
+        """Depression (mm) of the superior endplate at local (v, w)."""
+        f = self.fracture
+        zero = np.zeros(np.broadcast(v, w).shape, dtype=np.float32)
+        if f is None:
+            return zero
+        loss = f.collapse_fraction * self.height
+        if f.shape == "wedge":
+            t = np.clip(0.55 - 0.9 * np.asarray(v, dtype=np.float32) / self.depth, 0.1, 1.0)
+            return zero + np.float32(loss) * t
+        if f.shape == "crush":
+            return zero + np.float32(loss)
+        return self._biconcave(v, w, loss)
+
+    def collapse_bottom(self, v: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
+        """Elevation (mm) of the inferior endplate at local (v, w) (biconcave fractures only)."""
+        f = self.fracture
+        if f is None or f.shape != "biconcave":
+            return np.zeros(np.broadcast(v, w).shape, dtype=np.float32)
+        return self._biconcave(v, w, f.collapse_fraction * self.height)
+
+    def _biconcave(self, v: np.ndarray | float, w: np.ndarray | float, loss: float) -> np.ndarray:
+        rr = (2 * np.asarray(v, dtype=np.float32) / self.depth) ** 2 + (
+            2 * np.asarray(w, dtype=np.float32) / self.width
+        ) ** 2
+        return np.float32(loss / 2) * np.clip(1.0 - rr, 0.0, 1.0)
+
+    def concavity(self, v: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
+        """Normal endplate concavity (mm), deepest (~1.2 mm) at the centre of the endplate."""
+        rr = (2 * np.asarray(v, dtype=np.float32) / self.depth) ** 2 + (
+            2 * np.asarray(w, dtype=np.float32) / self.width
+        ) ** 2
+        return np.float32(ENDPLATE_CONCAVITY_MM) * np.clip(1.0 - rr, 0.0, 1.0)
+
+    def endplate_top(self, v: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
+        """Local u of the superior endplate surface at (v, w)."""
+        return self.height / 2 - self.collapse_top(v, w) - self.concavity(v, w)
+
+    def endplate_bottom(self, v: np.ndarray | float, w: np.ndarray | float) -> np.ndarray:
+        """Local u of the inferior endplate surface at (v, w)."""
+        return -self.height / 2 + self.collapse_bottom(v, w) + self.concavity(v, w)
+
+    def body_height_at(self, v: float) -> float:
+        """Body height (mm) along the axis at local AP position ``v`` in the midsagittal plane."""
+        return float(self.endplate_top(v, 0.0) - self.endplate_bottom(v, 0.0))
+
+    def wedge_angle(self) -> float:
+        """Forward tilt (radians) the fracture gives the column above."""
+        if self.fracture is None or self.fracture.shape != "wedge":
+            return 0.0
+        d = self.depth / 2
+        drop = float(self.collapse_top(-d, 0.0) - self.collapse_top(d, 0.0))
+        return float(np.arctan2(drop, self.depth))
+
+
+def _segment_angle(upper: str, params: SpineParams) -> float:
+    """Change of tilt (degrees) from the level below ``upper`` to ``upper``."""
+    if upper in LORDOSIS_SHARE:
+        return -params.lordosis_deg * LORDOSIS_SHARE[upper]
+    if upper == "T12":
+        return 0.5 * params.kyphosis_deg_per_level
+    return params.kyphosis_deg_per_level
+
+
+def build_column(params: SpineParams) -> list[LevelGeometry]:
+    """Geometry of every drawn level, cranial to caudal, with S1's body centre at the origin."""
+    fracture = params.fracture
+    chain: list[LevelGeometry] = []
+    order = list(SUPPORTED_LEVELS[::-1])  # S1 first, going up
+    for level in order:
+        t = _TABLE[level]
+        geo = LevelGeometry(
+            level=level,
+            label=TOTALSEG_VERTEBRA_IDS[level],
+            center=np.zeros(3),
+            theta=np.radians(params.sacral_slope_deg),
+            height=t[0], width=t[1], depth=t[2], disc_below=t[3],
+            canal_ap=t[4], canal_lr=t[5], pedicle_w=t[6], pedicle_h=t[7],
+            pedicle_angle=np.radians(t[8]), tp_reach=t[9], spinous_len=t[10],
+            spinous_slope=np.radians(t[11]),
+            fracture=fracture if fracture is not None and fracture.level.upper() == level else None,
+        )
+        if chain:
+            below = chain[-1]
+            geo.theta = below.theta + np.radians(_segment_angle(level, params)) + below.wedge_angle()
+            top_centre = below.world(below.height / 2 - float(below.collapse_top(0.0, 0.0)), 0.0, 0.0)
+            direction = below.u_dir + geo.u_dir
+            direction /= np.linalg.norm(direction)
+            bottom_centre = top_centre + geo.disc_below * direction
+            geo.center = bottom_centre + (geo.height / 2) * geo.u_dir
+        chain.append(geo)
+    drawn = set(params.levels)
+    return [g for g in chain[::-1] if g.level in drawn]

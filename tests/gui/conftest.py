@@ -1,0 +1,38 @@
+"""GUI tests run napari for real: they need a display (``xvfb-run -a`` provides one)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def _needs_display() -> None:
+    if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("GUI tests need a display: run them with ./scripts/test.sh (xvfb-run)")
+        pytest.skip("no display: run under xvfb-run -a (./scripts/test.sh does)")
+
+
+@pytest.fixture
+def save_screenshot():
+    """Save a viewer screenshot under test-artifacts/ and return the pixels for assertions."""
+
+    def _save(viewer, name: str, canvas_only: bool = False) -> np.ndarray:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        pixels = viewer.screenshot(str(path), canvas_only=canvas_only)
+        assert path.is_file() and path.stat().st_size > 1000
+        return np.asarray(pixels)
+
+    return _save

@@ -150,8 +150,8 @@ def write_dicom_series(
         ds.Rows, ds.Columns = int(stored.shape[1]), int(stored.shape[2])
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
         ds.PixelRepresentation = pixel_rep
-        ds.RescaleIntercept = f"{intercept:.6g}"
-        ds.RescaleSlope = f"{slope:.6g}"
+        ds.RescaleIntercept = f"{intercept:.10g}"
+        ds.RescaleSlope = f"{slope:.10g}"
         ds.BurnedInAnnotation = "NO"
         if modality == "CT":
             ds.RescaleType = "HU"

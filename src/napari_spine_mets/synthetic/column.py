@@ -24,7 +24,7 @@ S1_ALAE_MM = 62.0
 def sacral_segments(s1: LevelGeometry) -> list[LevelGeometry]:
     """S2-S5 as fused segments, curving forwards (sacral kyphosis) below S1."""
     out: list[LevelGeometry] = []
-    above = s1
+    above, above_h = s1, s1.height
     for i, (h, wd, dp, cap, clr, _alae) in enumerate(_SACRAL):
         theta = above.theta + np.radians(_SACRAL_CURVE_DEG)
         seg = replace(
@@ -33,10 +33,11 @@ def sacral_segments(s1: LevelGeometry) -> list[LevelGeometry]:
             pedicle_h=h * 0.8, tp_reach=0.0, spinous_len=8.0 if i < 2 else 0.0,
             spinous_slope=0.0, fracture=None,
         )
-        bottom = above.world(-above.height / 2 + 3.0, 0.0, 0.0)
+        bottom = above.world(-above_h / 2 + 1.0, 0.0, 0.0)
         seg.center = bottom - (h / 2) * seg.u_dir
+        seg.height = h * 1.3  # drawn taller than spaced: the segments are fused, without gaps
         out.append(seg)
-        above = seg
+        above, above_h = seg, h
     return out
 
 

@@ -15,10 +15,9 @@ import numpy as np
 from ..anatomy import VertebraPart
 from .anatomy_model import LevelGeometry
 from .params import LesionSpec
-from .shapes import box_view
+from .shapes import Grid, box_view
 from .tissues import Tissue
 from .vertebra import CaseArrays
-from .shapes import Grid
 
 __all__ = ["lesion_centre_local", "draw_lesions"]
 

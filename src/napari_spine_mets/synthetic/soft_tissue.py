@@ -195,7 +195,10 @@ def _lungs(tissue: np.ndarray, grid: Grid, track: Track, cavity: np.ndarray, z_t
     y = grid.coords(1, slice(0, ny))[None, :, None]
     x = grid.coords(2, slice(0, nx))[None, None, :]
     z = _col(track.z)
-    z_diaph = z_t12 - 6.0 + 0.55 * (_col(track.y_body) + 40.0 - y) + 25.0 * np.exp(-((x / 45.0) ** 2))
+    # Domes highest anteriorly and medially; recesses deepest posterolaterally.
+    lateral = (x / _col(track.half_lr)) ** 2
+    z_diaph = (z_t12 - 6.0 + 0.55 * (_col(track.y_body) + 40.0 - y) + 25.0 * np.exp(-((x / 45.0) ** 2))
+               + 30.0 * (0.35 - lateral))
     zs = slice(int(np.searchsorted(track.z, z_t12 - 40.0)), nz)
     lung = (z[zs] > z_diaph[zs]) & cavity[zs] & (np.abs(x) > 28.0)
     tissue[zs][lung] = Tissue.LUNG

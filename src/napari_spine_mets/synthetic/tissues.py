@@ -58,7 +58,7 @@ def hu_table(params: SpineParams) -> np.ndarray:
         Tissue.BLOOD: 180.0 if enhanced else 42.0,
         Tissue.LUNG: -860.0,
         Tissue.GAS: -950.0,
-        Tissue.CORTICAL: 1150.0,
+        Tissue.CORTICAL: 1250.0,
         Tissue.TRABECULAR: params.trabecular_hu,
         Tissue.RIB_MARROW: params.trabecular_hu + 30.0,
         Tissue.DISC: 90.0,

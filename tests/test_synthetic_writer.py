@@ -89,3 +89,19 @@ def test_truth_json_and_determinism(written: tuple[SyntheticCase, dict[str, Path
                 for p in sorted(folder.rglob("*")) if p.is_file()}
 
     assert digest(paths["truth"].parent) == digest(again["truth"].parent)
+
+
+def test_dicom_reads_back_with_this_plugin(written: tuple[SyntheticCase, dict[str, Path]]) -> None:
+    """The plugin's own reader gives back exactly the generated HU on exactly the same grid."""
+    from napari_spine_mets.io.dicom import read_dicom_series
+    from napari_spine_mets.io.nifti import read_label_nifti
+
+    case, paths = written
+    ct = read_dicom_series(paths["dicom"], require_ct_hu=True)
+    assert ct.array.dtype == np.int16
+    np.testing.assert_array_equal(ct.array, case.ct.array)
+    np.testing.assert_allclose(ct.affine, case.ct.affine, atol=1e-4)
+    assert ct.metadata.kvp == 120.0 and ct.metadata.modality == "CT"
+    vertebrae = read_label_nifti(paths["vertebrae"])
+    np.testing.assert_array_equal(vertebrae.array, case.vertebrae.array)
+    np.testing.assert_allclose(vertebrae.affine, ct.affine, atol=1e-4)

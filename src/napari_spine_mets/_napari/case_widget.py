@@ -241,8 +241,8 @@ def describe_volume(volume: "Volume") -> str:
         + " voxels, spacing " + " × ".join(f"{s:.3g}" for s in volume.spacing) + " mm (z, y, x)",
         f"Source: {m.source or '—'}",
     ]
-    lines += [f"⚠ {w}" for w in m.warnings]
-    lines += [f"ⓘ {c}" for c in hu_caveats(m)]
+    lines += [f"Warning: {w}" for w in m.warnings]
+    lines += [f"HU caveat: {c}" for c in hu_caveats(m)]
     return "<br>".join(_escape(line) if not line.startswith("<b>") else line for line in lines)
 
 

@@ -21,6 +21,7 @@ def open_viewer(path: Path | None = None, *, show: bool = True):  # -> napari.Vi
     import napari
 
     viewer = napari.Viewer(title="napari-spine-mets", show=show)
+    viewer.window._qt_window.resize(1500, 950)  # room for the docks beside the image
     if path is None:
         viewer.open_sample(PLUGIN, SAMPLE)
     else:

@@ -58,5 +58,8 @@ echo "setup: installing Python packages (torch: $SPINE_METS_TORCH)"
 python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 python -m pip install -q "$SPINE_METS_TORCH" 2>&1 | grep -v "^WARNING: Location" || true
 python -m pip install -q -e ".[qt,test]" 2>&1 | grep -v "^WARNING: Location" || true
-python -c "import torch, napari, napari_spine_mets" # fail loudly if anything is missing
+# pyradiomics, the reference the radiomics engine is tested against, builds only this way.
+python -m pip install -q numpy versioneer wheel 2>&1 | grep -v "^WARNING: Location" || true
+python -m pip install -q --no-build-isolation pyradiomics 2>&1 | grep -v "^WARNING: Location" || true
+python -c "import torch, napari, radiomics, sklearn, napari_spine_mets" # fail loudly if anything is missing
 echo "$want" > "$stamp"

@@ -181,12 +181,26 @@ def test_scan_progress_and_json_has_no_phi(tmp_path: Path) -> None:
 
 
 def test_parallel_decode_path_matches_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_ct_series: Path) -> None:
-    """The process pool and the in-process loop must give the same voxels."""
+    """Threads with imagecodecs and pydicom's own handlers, one at a time, give the same voxels."""
+    import pydicom
+
     from napari_spine_mets.io import dicom_pixels
 
-    monkeypatch.setenv("SPINE_METS_DECODE_PROCESSES", "0")
-    serial = read_dicom_series(real_ct_series).array
-    monkeypatch.setenv("SPINE_METS_DECODE_PROCESSES", "2")
-    assert dicom_pixels._use_pool("1.2.840.10008.1.2.4.90", 20) is dicom_pixels.sys.platform.startswith("linux")
+    monkeypatch.setenv("SPINE_METS_DECODE_THREADS", "2")
     parallel = read_dicom_series(real_ct_series).array
+    monkeypatch.setenv("SPINE_METS_DECODE_THREADS", "1")
+    monkeypatch.setattr(dicom_pixels, "_decode_with_imagecodecs", lambda ds, frames: None)
+    serial = read_dicom_series(real_ct_series).array
     assert np.array_equal(serial, parallel)
+    first = sorted(real_ct_series.iterdir())[0]
+    assert dicom_pixels.decode_one(str(first))[0].dtype == pydicom.dcmread(first).pixel_array.dtype
+
+
+def test_codestream_sign_is_matched_to_pixel_representation() -> None:
+    """A signed 12-bit image stored as an unsigned codestream is sign-extended as pydicom does."""
+    from napari_spine_mets.io.dicom_pixels import _as_stored_type
+
+    raw = np.array([[0x000, 0x7FF, 0x800, 0xFFF]], dtype=np.uint16)
+    np.testing.assert_array_equal(_as_stored_type(raw, 12, signed=True), [[0, 2047, -2048, -1]])
+    assert _as_stored_type(raw, 12, signed=True).dtype == np.int16
+    assert _as_stored_type(raw.astype(np.int16), 12, signed=False).dtype == np.uint16

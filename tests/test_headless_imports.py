@@ -16,6 +16,7 @@ CORE_MODULES = [
     "napari_spine_mets.volume",
     "napari_spine_mets.anatomy",
     "napari_spine_mets.display",
+    "napari_spine_mets.devices",
     "napari_spine_mets.io.geometry",
     "napari_spine_mets.io.nifti",
     "napari_spine_mets.io.nrrd",

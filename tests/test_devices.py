@@ -1,0 +1,31 @@
+"""Device selection: auto falls back to the CPU here; impossible requests are refused clearly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from napari_spine_mets.devices import DeviceError, describe_device, resolve_device
+
+
+def test_auto_picks_cuda_when_present_else_cpu() -> None:
+    device = resolve_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert device.type == expected
+    assert describe_device(device)
+
+
+def test_cpu_is_always_available() -> None:
+    assert resolve_device("CPU").type == "cpu"
+    assert describe_device(torch.device("cpu")).startswith("CPU (")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_gpu_is_refused() -> None:
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        resolve_device("cuda")
+
+
+def test_unknown_device_is_refused() -> None:
+    with pytest.raises(DeviceError, match="unknown device 'tpu'"):
+        resolve_device("tpu")

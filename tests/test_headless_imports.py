@@ -17,6 +17,8 @@ CORE_MODULES = [
     "napari_spine_mets.anatomy",
     "napari_spine_mets.display",
     "napari_spine_mets.devices",
+    "napari_spine_mets.segmentation.sliding_window",
+    "napari_spine_mets.segmentation.weights",
     "napari_spine_mets.io.geometry",
     "napari_spine_mets.io.nifti",
     "napari_spine_mets.io.nrrd",

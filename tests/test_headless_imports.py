@@ -19,6 +19,9 @@ CORE_MODULES = [
     "napari_spine_mets.devices",
     "napari_spine_mets.segmentation.sliding_window",
     "napari_spine_mets.segmentation.weights",
+    "napari_spine_mets.segmentation.inference",
+    "napari_spine_mets.segmentation.labelling",
+    "napari_spine_mets.segmentation.cli",
     "napari_spine_mets.io.geometry",
     "napari_spine_mets.io.nifti",
     "napari_spine_mets.io.nrrd",
@@ -31,6 +34,18 @@ CORE_MODULES = [
     "napari_spine_mets.case_store",
     "napari_spine_mets.synthetic",
     "napari_spine_mets.cli",
+    "napari_spine_mets.scores",
+    "napari_spine_mets.scores.result",
+    "napari_spine_mets.scores.sins",
+    "napari_spine_mets.scores.bilsky",
+    "napari_spine_mets.scores.tokuhashi",
+    "napari_spine_mets.scores.tomita",
+    "napari_spine_mets.scores.bauer",
+    "napari_spine_mets.scores.pni",
+    "napari_spine_mets.scores.hu_bands",
+    "napari_spine_mets.scores.bed",
+    "napari_spine_mets.scores.primary_sites",
+    "napari_spine_mets.scores.cli",
 ]
 
 _BLOCKER = textwrap.dedent(

@@ -134,7 +134,10 @@ def blend_bone(
     than ``cortex_mm``, sets its HU. This keeps thin cortices and tilted endplates
     continuous on 2 mm slices instead of aliasing into dashes.
     """
-    grads = np.gradient(sd, *spacing)
+    if min(sd.shape) < 2:  # a sliver at the edge of the field of view: no gradient to take
+        grads = [np.zeros_like(sd) for _ in sd.shape]
+    else:
+        grads = np.gradient(sd, *spacing)
     norm = np.sqrt(sum(g * g for g in grads)) + np.float32(1e-6)
     a = sum(np.abs(g) * np.float32(s) for g, s in zip(grads, spacing)) / (2 * norm)
     del grads, norm

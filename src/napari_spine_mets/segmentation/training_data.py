@@ -1,0 +1,96 @@
+"""Training samples from the synthetic generator, with strong domain randomisation.
+
+Real labelled spine CT cannot be downloaded here, so the network learns from synthetic
+cases drawn with random anatomy (levels in view, curvature, age), acquisition (spacing
+0.5–3 mm, field of view, noise, kernel blur, contrast) and pathology (lytic, blastic and
+mixed lesions, compression fractures), then further perturbed (HU scale and offset).
+Every sample is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..synthetic import FractureSpec, LesionSpec, SpineParams, generate_spine_ct
+from ..synthetic.params import SUPPORTED_LEVELS
+from .classes import target_from_truth
+from .resampling import normalise_ct, resample_image, resample_labels, working_shape
+
+__all__ = ["TrainingSample", "random_params", "make_sample", "random_patch"]
+
+
+@dataclass
+class TrainingSample:
+    image: torch.Tensor  # (z, y, x) normalised, working spacing
+    target: np.ndarray  # (z, y, x) class ids, same grid
+    seed: int
+
+
+def random_params(seed: int) -> SpineParams:
+    """A random but plausible case: 3 to all supported levels, random acquisition and lesions."""
+    rng = np.random.default_rng(seed)
+    n_levels = int(rng.integers(3, len(SUPPORTED_LEVELS) + 1))
+    start = int(rng.integers(0, len(SUPPORTED_LEVELS) - n_levels + 1))
+    levels = SUPPORTED_LEVELS[start : start + n_levels]
+    in_plane = float(rng.uniform(0.6, 1.2))
+    spacing = (float(rng.choice([1.0, 1.25, 2.0, 2.5, 3.0])), in_plane, in_plane)
+    lesions = []
+    kinds, sites = ("lytic", "blastic", "mixed"), ("body", "body", "pedicle_left", "pedicle_right", "posterior")
+    for level in rng.choice(levels, size=int(rng.integers(0, 4)), replace=False):
+        lesions.append(LesionSpec(str(level), str(rng.choice(kinds)), float(rng.uniform(4.0, 10.0)), str(rng.choice(sites))))
+    fracturable = [lv for lv in levels if lv != "S1"]
+    fracture = None
+    if fracturable and rng.random() < 0.3:
+        fracture = FractureSpec(str(rng.choice(fracturable)), float(rng.uniform(0.15, 0.5)), str(rng.choice(["wedge", "biconcave", "crush"])))
+    return SpineParams(
+        seed=seed,
+        levels=tuple(levels),
+        spacing_mm=spacing,
+        fov_mm=float(rng.uniform(200.0, 360.0)),
+        lordosis_deg=float(rng.uniform(20.0, 65.0)),
+        kyphosis_deg_per_level=float(rng.uniform(1.0, 6.0)),
+        sacral_slope_deg=float(rng.uniform(25.0, 50.0)),
+        age_years=float(rng.uniform(25.0, 90.0)),
+        sex=str(rng.choice(["M", "F"])),  # type: ignore[arg-type]
+        noise_hu=float(rng.uniform(5.0, 30.0)),
+        blur_fwhm_mm=float(rng.uniform(0.5, 1.6)),
+        contrast=bool(rng.random() < 0.5),
+        ribs=True,
+        lesions=tuple(lesions),
+        fracture=fracture,
+    )
+
+
+def make_sample(seed: int, working_spacing: float) -> TrainingSample:
+    """Generate case ``seed`` and resample image and target to the working spacing."""
+    case = generate_spine_ct(random_params(seed))
+    shape = working_shape(case.ct.shape, case.ct.spacing, working_spacing)
+    hu = resample_image(case.ct.array, shape)
+    rng = np.random.default_rng(seed + 7919)
+    hu = hu * float(rng.uniform(0.9, 1.1)) + float(rng.uniform(-40.0, 40.0))  # calibration drift
+    target = target_from_truth(case.parts.array, case.vertebrae.array)
+    return TrainingSample(image=normalise_ct(hu), target=resample_labels(target, shape), seed=seed)
+
+
+def random_patch(
+    sample: TrainingSample, patch: tuple[int, int, int], rng: np.random.Generator, foreground_bias: float = 0.8
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A (1, z, y, x) image patch and its (z, y, x) target, mostly centred on the spine."""
+    image, target = sample.image, torch.as_tensor(sample.target.astype(np.int64))
+    pads = [max(0, p - s) for p, s in zip(patch, image.shape)]
+    if any(pads):
+        padding = (0, pads[2], 0, pads[1], 0, pads[0])
+        image = torch.nn.functional.pad(image[None, None], padding, value=-1.0)[0, 0]
+        target = torch.nn.functional.pad(target[None, None].float(), padding, value=0)[0, 0].long()
+    shape = image.shape
+    if rng.random() < foreground_bias and (sample.target > 0).any():
+        fg = np.argwhere(target.numpy() > 0)
+        centre = fg[rng.integers(len(fg))]
+        starts = [int(np.clip(c - p // 2, 0, s - p)) for c, p, s in zip(centre, patch, shape)]
+    else:
+        starts = [int(rng.integers(0, s - p + 1)) for p, s in zip(patch, shape)]
+    region = tuple(slice(s, s + p) for s, p in zip(starts, patch))
+    return image[region][None].clone(), target[region].clone()

@@ -1,0 +1,72 @@
+"""Level naming from part classes, checked on synthetic ground truth (no network involved)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
+from napari_spine_mets.segmentation.classes import target_from_truth
+from napari_spine_mets.segmentation.labelling import FIRST_UNNAMED_ID, find_instances, label_maps_from, name_levels
+from napari_spine_mets.segmentation.vertebra_stats import vertebra_statistics
+from napari_spine_mets.synthetic import FractureSpec, SpineParams, generate_spine_ct
+
+
+@pytest.fixture(scope="module")
+def lumbar_case():
+    params = SpineParams(levels=("L2", "L3", "L4", "L5", "S1"), spacing_mm=(2.0, 1.0, 1.0), fov_mm=220,
+                         lesions=(), fracture=FractureSpec("L3", 0.4, "wedge"))
+    return generate_spine_ct(params)
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
+
+
+def test_instances_and_levels_from_the_sacrum(lumbar_case) -> None:
+    case = lumbar_case
+    classes = target_from_truth(case.parts.array, case.vertebrae.array)
+    instances = find_instances(classes, case.ct.spacing)
+    assert instances.count == 5
+    naming = name_levels(instances, case.ct.spacing)
+    assert naming.confident and "sacrum" in naming.anchor
+    assert [naming.levels[i] for i in range(1, 6)] == ["L2", "L3", "L4", "L5", "S1"]
+    vertebrae, parts, names = label_maps_from(classes, instances, naming)
+    body = parts == 1
+    for level in ("L2", "L3", "L4", "L5", "S1"):
+        label = TOTALSEG_VERTEBRA_IDS[level]
+        truth = case.vertebrae.array == label
+        # bodies split exactly; posterior bone is attached through bone, close to the truth
+        assert _dice((vertebrae == label) & body, truth & body) > 0.99, level
+        assert _dice(vertebrae == label, truth) > 0.92, level
+    assert names[TOTALSEG_SACRUM] == "sacrum"
+
+
+def test_without_sacrum_nothing_is_guessed_and_the_user_anchor_names_all(lumbar_case) -> None:
+    case = lumbar_case
+    classes = target_from_truth(case.parts.array, case.vertebrae.array)
+    classes[classes == 7] = 0  # sacrum out of view
+    instances = find_instances(classes, case.ct.spacing)
+    naming = name_levels(instances, case.ct.spacing)
+    assert not naming.confident and all(level is None for level in naming.levels.values())
+    vertebrae, _, names = label_maps_from(classes, instances, naming)
+    assert min(names) >= FIRST_UNNAMED_ID or set(names) <= set(range(FIRST_UNNAMED_ID, 256))
+    user = name_levels(instances, case.ct.spacing, anchor=(2, "L3"))
+    assert [user.levels[i] for i in range(1, 6)] == ["L2", "L3", "L4", "L5", "S1"]
+    with pytest.raises(ValueError):
+        name_levels(instances, case.ct.spacing, anchor=(9, "L3"))
+
+
+def test_statistics_show_the_fracture(lumbar_case) -> None:
+    case = lumbar_case
+    classes = target_from_truth(case.parts.array, case.vertebrae.array)
+    instances = find_instances(classes, case.ct.spacing)
+    vertebrae, parts, names = label_maps_from(classes, instances, name_levels(instances, case.ct.spacing))
+    stats = {s["level"]: s for s in vertebra_statistics(vertebrae, parts, names, case.ct.affine, np.ones(vertebrae.shape, np.float32))}
+    assert list(stats) == ["L2", "L3", "L4", "L5", "S1"]  # cranial to caudal
+    l3, l2, l4 = stats["L3"]["body_height"], stats["L2"]["body_height"], stats["L4"]["body_height"]
+    # a 40 % wedge: the anterior height of L3 is clearly below its neighbours', the posterior much less so
+    neighbours_anterior = (l2["anterior_mm"] + l4["anterior_mm"]) / 2
+    assert l3["anterior_mm"] < 0.8 * neighbours_anterior
+    assert l3["posterior_mm"] > l3["anterior_mm"]
+    assert stats["L4"]["volume_mm3"] > 10_000 and stats["L4"]["confidence"] == 1.0

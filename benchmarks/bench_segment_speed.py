@@ -1,0 +1,66 @@
+"""Vertebra segmentation speed on a clinical-size CT, load to labels.
+
+``python benchmarks/bench_segment_speed.py [--device auto]``
+
+Generates a thoracolumbar CT of clinical size (512 x 512 in-plane at 0.8 mm, 1.25 mm
+slices, T8–S1), writes it as DICOM, then in a fresh process times reading it and
+segmenting it and records the peak resident memory. Writes
+benchmarks/results/bench_segment_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, write_results  # noqa: E402
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from napari_spine_mets.io.dicom import read_dicom_series
+from napari_spine_mets.segmentation.inference import segment_vertebrae
+ct = read_dicom_series(Path(sys.argv[1]))
+t1 = time.perf_counter()
+result = segment_vertebrae(ct, device=sys.argv[2])
+t2 = time.perf_counter()
+print(json.dumps({"shape": list(ct.shape), "load_s": t1 - t0, "segment_s": t2 - t1, "total_s": t2 - t0,
+                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2,
+                  "levels": [s["name"] for s in result.vertebra_stats], "device": result.provenance["device"],
+                  "stages_s": result.provenance["timings_s"]}))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    from napari_spine_mets.io.dicom_write import write_dicom_series
+    from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
+    from napari_spine_mets.synthetic.params import SUPPORTED_LEVELS
+
+    case = generate_spine_ct(SpineParams(levels=SUPPORTED_LEVELS, spacing_mm=(1.25, 0.8, 0.8), fov_mm=409.6))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_dicom_series(case.ct, Path(tmp), uid_seed="bench-segment-speed")
+        run = subprocess.run([sys.executable, "-c", _CHILD, tmp, args.device], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        print(run.stderr[-3000:], file=sys.stderr)
+        return 1
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    data = {**figures, "goal_cpu_s": 20.0, "goal_peak_gb": 4.0, "machine": machine_info()}
+    path = write_results("bench_segment_speed", data)
+    print(f"{figures['shape']} on {figures['device']}: load {figures['load_s']:.1f} s + segment {figures['segment_s']:.1f} s "
+          f"= {figures['total_s']:.1f} s, peak {figures['peak_rss_gb']:.2f} GB -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

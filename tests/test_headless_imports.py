@@ -34,6 +34,10 @@ CORE_MODULES = [
     "napari_spine_mets.case_store",
     "napari_spine_mets.synthetic",
     "napari_spine_mets.cli",
+    "napari_spine_mets.radiomics",
+    "napari_spine_mets.radiomics.settings",
+    "napari_spine_mets.radiomics.engine",
+    "napari_spine_mets.radiomics.cli",
     "napari_spine_mets.scores",
     "napari_spine_mets.scores.result",
     "napari_spine_mets.scores.sins",
@@ -46,6 +50,17 @@ CORE_MODULES = [
     "napari_spine_mets.scores.bed",
     "napari_spine_mets.scores.primary_sites",
     "napari_spine_mets.scores.cli",
+    "napari_spine_mets.models",
+    "napari_spine_mets.models.table",
+    "napari_spine_mets.models.lasso",
+    "napari_spine_mets.models.logistic",
+    "napari_spine_mets.models.metrics",
+    "napari_spine_mets.models.nomogram",
+    "napari_spine_mets.models.survival",
+    "napari_spine_mets.models.model_file",
+    "napari_spine_mets.models.plots",
+    "napari_spine_mets.models.demo",
+    "napari_spine_mets.models.cli",
 ]
 
 _BLOCKER = textwrap.dedent(

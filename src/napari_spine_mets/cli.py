@@ -133,7 +133,7 @@ def _format_info(report: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- main
 #: Subcommand registrars, in the order they appear in ``--help``.
-SUBCOMMANDS: list[Registrar] = [_register_info]
+SUBCOMMANDS: list[Registrar] = [_register_info, __import__("napari_spine_mets.scores.cli", fromlist=["register"]).register, __import__("napari_spine_mets.models.cli", fromlist=["register"]).register, __import__("napari_spine_mets.measure.cli", fromlist=["register"]).register, __import__("napari_spine_mets.radiomics.cli", fromlist=["register"]).register]
 
 
 def build_parser() -> argparse.ArgumentParser:

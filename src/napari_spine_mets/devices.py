@@ -26,8 +26,11 @@ class DeviceError(SpineMetsError):
     """The requested device does not exist on this machine."""
 
 
-def resolve_device(name: str = "auto") -> "torch.device":
-    """The torch device for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps")."""
+def resolve_device(name: str = "auto", *, need_float64: bool = False) -> "torch.device":
+    """The torch device for ``name`` ("auto", "cpu", "cuda", "cuda:1", "mps").
+
+    ``need_float64``: Apple MPS has no float64, so "auto" skips it for code that needs it.
+    """
     import torch
 
     name = (name or "auto").strip().lower()
@@ -35,7 +38,7 @@ def resolve_device(name: str = "auto") -> "torch.device":
         if torch.cuda.is_available():
             return torch.device("cuda")
         mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
+        if mps is not None and mps.is_available() and not need_float64:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda"):

@@ -1,8 +1,8 @@
 """The ``spine-mets`` command line.
 
-Each subcommand is one ``_register_<name>(subparsers)`` function that adds its parser
-and sets ``handler`` to a function ``(args) -> int``; add a new subcommand by writing
-such a function and listing it in :data:`SUBCOMMANDS`. Project errors become one line on
+Each subcommand is added by a ``register(subparsers)`` function that adds its parser and
+sets ``handler`` to a function ``(args) -> int``; a package adds its subcommands by
+listing its ``cli`` module in :data:`COMMAND_MODULES`. Project errors become one line on
 stderr and exit code 2, never a traceback.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import SpineMetsError
 
-__all__ = ["main", "build_parser", "SUBCOMMANDS"]
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -132,8 +132,21 @@ def _format_info(report: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- main
-#: Subcommand registrars, in the order they appear in ``--help``.
-SUBCOMMANDS: list[Registrar] = [_register_info, __import__("napari_spine_mets.scores.cli", fromlist=["register"]).register, __import__("napari_spine_mets.models.cli", fromlist=["register"]).register, __import__("napari_spine_mets.measure.cli", fromlist=["register"]).register, __import__("napari_spine_mets.radiomics.cli", fromlist=["register"]).register]
+#: Modules whose ``register(subparsers)`` adds their subcommands, in ``--help`` order.
+#: Add a subcommand by adding its module here (imported only when the parser is built).
+COMMAND_MODULES: tuple[str, ...] = (
+    "napari_spine_mets.segmentation.cli",
+    "napari_spine_mets.measure.cli",
+    "napari_spine_mets.radiomics.cli",
+    "napari_spine_mets.scores.cli",
+    "napari_spine_mets.models.cli",
+)
+
+
+def _registrars() -> list[Registrar]:
+    import importlib
+
+    return [_register_info] + [importlib.import_module(name).register for name in COMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO) to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for register in SUBCOMMANDS:
+    for register in _registrars():
         register(subparsers)
     return parser
 

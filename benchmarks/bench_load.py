@@ -3,7 +3,7 @@
 Run ``python benchmarks/bench_load.py [--repeats 7]``. Writes
 ``benchmarks/results/bench_load.json`` (medians, every sample, ratio ours/SimpleITK,
 machine info) and prints a short summary. The first, untimed run of each reader is the
-warm-up (file cache, imports, and our decoding processes); its time is recorded apart
+warm-up (file cache, imports); its time is recorded apart
 as ``cold_s`` so the one-off start-up cost stays visible.
 """
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples_s": samples,
         "cold_s": cold,
         "ratio_ours_over_simpleitk": ratio,
-        "decode_processes": worker_count(),
+        "decode_threads": worker_count(),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),

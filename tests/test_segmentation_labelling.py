@@ -70,3 +70,15 @@ def test_statistics_show_the_fracture(lumbar_case) -> None:
     assert l3["anterior_mm"] < 0.8 * neighbours_anterior
     assert l3["posterior_mm"] > l3["anterior_mm"]
     assert stats["L4"]["volume_mm3"] > 10_000 and stats["L4"]["confidence"] == 1.0
+
+
+def test_shift_all_levels_in_one_step(lumbar_case) -> None:
+    from napari_spine_mets.segmentation.labelling import shift_levels
+
+    names = dict(lumbar_case.vertebrae.names)
+    shifted, new_names = shift_levels(lumbar_case.vertebrae.array, names, -1)  # everything one level up
+    assert (shifted == TOTALSEG_VERTEBRA_IDS["L1"]).sum() == (lumbar_case.vertebrae.array == TOTALSEG_VERTEBRA_IDS["L2"]).sum()
+    assert new_names[TOTALSEG_VERTEBRA_IDS["L5"]] == "vertebrae_L5"
+    assert (shifted == TOTALSEG_SACRUM).sum() == (lumbar_case.vertebrae.array == TOTALSEG_SACRUM).sum()
+    with pytest.raises(ValueError, match="past S1"):
+        shift_levels(lumbar_case.vertebrae.array, names, +1)

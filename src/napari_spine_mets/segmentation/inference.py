@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,7 +22,10 @@ from ..errors import ModalityError
 from ..volume import LabelMap, Volume
 from .labelling import find_instances, label_maps_from, name_levels
 
-__all__ = ["SegmentationResult", "segment_vertebrae", "DEFAULT_WEIGHTS"]
+if TYPE_CHECKING:
+    from ..case import Case
+
+__all__ = ["SegmentationResult", "segment_vertebrae", "record_in_case", "DEFAULT_WEIGHTS"]
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +159,18 @@ def _part_names() -> dict[int, str]:
     from ..anatomy import VertebraPart
 
     return {int(p): p.name.lower() for p in VertebraPart}
+
+
+def record_in_case(case: "Case", result: SegmentationResult, volume_name: str) -> None:
+    """Store the label maps and the provenance step in a Case (the UI and cohorts call this)."""
+    case.set_label_map("vertebrae", result.vertebrae, volume=volume_name)
+    case.set_label_map("vertebra parts", result.parts, volume=volume_name)
+    case.record_step(
+        "segmentation",
+        model=result.provenance.get("model", ""),
+        model_version=result.provenance.get("model_version", ""),
+        weights_sha256=result.provenance.get("weights_sha256", ""),
+        parameters={"device": result.provenance.get("device"), "anchor": result.anchor,
+                    "timings_s": result.provenance.get("timings_s"), "vertebrae": result.vertebra_stats,
+                    "notes": result.notes},
+    )

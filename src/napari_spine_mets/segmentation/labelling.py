@@ -131,3 +131,28 @@ def label_maps_from(classes: np.ndarray, instances: Instances, naming: LevelNami
                       (4, VertebraPart.PEDICLE_RIGHT), (5, VertebraPart.CANAL), (6, VertebraPart.DISC)):
         parts[classes == cls] = int(code)
     return vertebrae, parts, names
+
+
+def shift_levels(vertebrae: np.ndarray, names: dict[int, str], steps: int) -> tuple[np.ndarray, dict[int, str]]:
+    """Rename every named vertebra ``steps`` levels caudally (negative: cranially), in one step.
+
+    The correction a reader makes when the count was anchored on the wrong vertebra (a
+    transitional vertebra, a missed rib). Refuses a shift that would run past C1 or S1.
+    """
+    relabel: dict[int, int] = {}
+    new_names: dict[int, str] = {}
+    for label, name in names.items():
+        level = name.removeprefix("vertebrae_") if name.startswith("vertebrae_") else None
+        if level is None or level not in LEVELS:
+            new_names[label] = name
+            continue
+        index = LEVELS.index(level) + steps
+        if not 0 <= index < len(LEVELS):
+            raise ValueError(f"shifting {level} by {steps} levels runs past {'C1' if index < 0 else 'S1'}")
+        target = label_of_level(LEVELS[index])
+        relabel[label] = target
+        new_names[target] = f"vertebrae_{LEVELS[index]}"
+    out = vertebrae.copy()
+    for old, new in relabel.items():
+        out[vertebrae == old] = new
+    return out, new_names

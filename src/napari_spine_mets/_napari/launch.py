@@ -13,7 +13,7 @@ from pathlib import Path
 
 PLUGIN = "napari-spine-mets"
 SAMPLE = "synthetic_spine_ct"
-DOCKS = ("Case", "Bone HU")
+DOCKS = ("Case", "Segment", "Bone HU")
 
 
 def open_viewer(path: Path | None = None, *, show: bool = True):  # -> napari.Viewer

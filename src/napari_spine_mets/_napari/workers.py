@@ -48,3 +48,37 @@ def run_in_background(
     worker.errored.connect(_errored)
     worker.start()
     return worker
+
+
+def run_with_progress(
+    function: Callable[[Callable[[float, str], None], Callable[[], bool]], T],
+    on_done: Callable[[T], Any],
+    *,
+    description: str,
+    on_progress: Callable[[float, str], Any],
+    on_error: Callable[[str], Any] | None = None,
+) -> tuple[Any, Callable[[], None]]:
+    """Like :func:`run_in_background` for core functions that take ``progress`` and ``cancel``.
+
+    ``function(progress, cancel)`` runs off the Qt thread; its progress calls reach
+    ``on_progress(fraction, message)`` on the Qt thread. Returns the worker and a function
+    that asks the work to stop (it stops at the core function's next check).
+    """
+    import threading
+
+    from qtpy.QtCore import QObject, Signal
+
+    class _Bridge(QObject):
+        progressed = Signal(float, str)
+
+    bridge = _Bridge()
+    bridge.progressed.connect(on_progress)
+    stop = threading.Event()
+    worker = run_in_background(
+        lambda: function(lambda fraction, message: bridge.progressed.emit(float(fraction), str(message)), stop.is_set),
+        on_done,
+        description=description,
+        on_error=on_error,
+    )
+    worker._spine_mets_bridge = bridge  # keep the bridge alive as long as the worker
+    return worker, stop.set

@@ -1,0 +1,212 @@
+"""The "Segment" dock: vertebrae segmented and named, with device, progress and cancel.
+
+Runs :func:`napari_spine_mets.segmentation.inference.segment_vertebrae` on the chosen CT in
+a background worker (the viewer never freezes), shows which device ran, a progress bar
+and a cancel button, then adds the vertebra and part labels and a table per level (volume,
+body heights, confidence). When no anchor was in view, or the count is off by one, the
+user shifts all levels up or down in one step.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..display import DECISION_SUPPORT_NOTICE
+from .layers import METADATA_KEY, labels_layer_data
+from .workers import run_with_progress
+
+if TYPE_CHECKING:
+    import napari
+
+    from ..segmentation.inference import SegmentationResult
+
+__all__ = ["SegmentWidget"]
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = ("Level", "Volume (cm³)", "Anterior (mm)", "Middle (mm)", "Posterior (mm)", "Confidence")
+VERTEBRAE_LAYER = "vertebrae"
+PARTS_LAYER = "vertebra parts"
+
+
+class SegmentWidget(QWidget):
+    """Dock widget running the vertebra network on a CT layer."""
+
+    def __init__(self, napari_viewer: "napari.Viewer", weights_dir: Path | None = None) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.weights_dir = weights_dir
+        self._cancel = None
+        self.result: SegmentationResult | None = None
+        layout = QVBoxLayout(self)
+        notice = QLabel(DECISION_SUPPORT_NOTICE)
+        notice.setWordWrap(True)
+        layout.addWidget(notice)
+        form = QFormLayout()
+        self.image_combo = QComboBox()
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda", "mps"])
+        form.addRow("CT:", self.image_combo)
+        form.addRow("Device:", self.device_combo)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Segment vertebrae")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        layout.addWidget(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        layout.addWidget(self.table)
+        shift = QHBoxLayout()
+        self.shift_up_button = QPushButton("All levels up ↑")
+        self.shift_down_button = QPushButton("All levels down ↓")
+        shift.addWidget(self.shift_up_button)
+        shift.addWidget(self.shift_down_button)
+        layout.addLayout(shift)
+        self.notes = QLabel("")
+        self.notes.setWordWrap(True)
+        layout.addWidget(self.notes)
+        layout.addStretch(1)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.shift_up_button.clicked.connect(lambda: self.shift_levels(-1))
+        self.shift_down_button.clicked.connect(lambda: self.shift_levels(+1))
+        self.viewer.layers.events.inserted.connect(self._refresh_images)
+        self.viewer.layers.events.removed.connect(self._refresh_images)
+        self._refresh_images()
+
+    def _volume_layers(self) -> list[Any]:
+        return [
+            layer for layer in self.viewer.layers
+            if layer._type_string == "image" and layer.metadata.get(METADATA_KEY, {}).get("kind") == "volume"
+        ]
+
+    def _refresh_images(self, event: Any = None) -> None:
+        current = self.image_combo.currentText()
+        self.image_combo.clear()
+        self.image_combo.addItems([layer.name for layer in self._volume_layers()])
+        if current:
+            self.image_combo.setCurrentText(current)
+
+    def run(self) -> Any:
+        """Segment the chosen CT in the background."""
+        from ..segmentation.inference import segment_vertebrae
+        from ..volume import Volume
+
+        layers = {layer.name: layer for layer in self._volume_layers()}
+        layer = layers.get(self.image_combo.currentText())
+        if layer is None:
+            self.status.setText("Open a CT first (File → Open, or the Case dock).")
+            return None
+        original: Volume = layer.metadata[METADATA_KEY]["volume"]
+        volume = Volume(layer.data, original.affine, original.metadata, layer.name)
+        device, weights_dir = self.device_combo.currentText(), self.weights_dir
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText("Segmenting…")
+        worker, self._cancel = run_with_progress(
+            lambda progress, cancel: segment_vertebrae(volume, device=device, weights_dir=weights_dir, progress=progress, cancel=cancel),
+            self._show_result,
+            description="Segmenting vertebrae",
+            on_progress=self._on_progress,
+            on_error=self._on_error,
+        )
+        return worker
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+            self.status.setText("Cancelling… (nothing is changed)")
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(round(100 * fraction)))
+        self.status.setText(message)
+
+    def _on_error(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText(message)
+
+    def _show_result(self, result: "SegmentationResult") -> None:
+        self.result = result
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(100)
+        prov = result.provenance
+        self.status.setText(
+            f"{len(result.vertebra_stats)} vertebrae on {prov['device']} in {prov['timings_s']['total_s']:.1f} s "
+            f"({prov['model']} {prov['model_version']}); anchor: {result.anchor}"
+        )
+        self.notes.setText("\n".join(result.notes))
+        for labels in (result.vertebrae, result.parts):
+            data, kwargs, _ = labels_layer_data(labels, opacity=0.4)
+            if labels.name in self.viewer.layers:
+                self.viewer.layers.remove(labels.name)
+            self.viewer.add_labels(data, **kwargs)
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        stats = self.result.vertebra_stats if self.result else []
+        self.table.setRowCount(len(stats))
+        for row, record in enumerate(stats):
+            heights = record["body_height"]
+            values = (
+                record["level"] or record["name"],
+                f"{record['volume_mm3'] / 1000:.1f}",
+                *(f"{heights[k]:.1f}" if heights[k] is not None else "—" for k in ("anterior_mm", "middle_mm", "posterior_mm")),
+                f"{record['confidence']:.2f}",
+            )
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
+
+    def shift_levels(self, steps: int) -> None:
+        """Rename every vertebra ``steps`` levels down (up when negative) in the labels layer."""
+        from ..anatomy import LEVELS, label_of_level
+        from ..segmentation.labelling import shift_levels
+
+        if VERTEBRAE_LAYER not in self.viewer.layers or self.result is None:
+            return
+        layer = self.viewer.layers[VERTEBRAE_LAYER]
+        labels = layer.metadata[METADATA_KEY]["labels"]
+        try:
+            shifted, names = shift_levels(layer.data, labels.names, steps)
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
+        layer.data = shifted
+        labels.array, labels.names = shifted, names
+        data, kwargs, _ = labels_layer_data(labels)
+        layer.features = kwargs["features"]
+        for record in self.result.vertebra_stats:
+            level = record["level"]
+            if level is not None:
+                new_level = LEVELS[LEVELS.index(level) + steps]
+                record["level"], record["label"], record["name"] = new_level, label_of_level(new_level), f"vertebrae_{new_level}"
+        self._fill_table()
+        self.status.setText(f"All levels shifted {'down' if steps > 0 else 'up'} by {abs(steps)}.")
+        log.info("levels shifted by %d", steps)

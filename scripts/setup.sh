@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0
   libxcb-shape0 libxcb-cursor0 libdbus-1-3 libfontconfig1 poppler-utils)
+apt_packages+=(orthanc)  # a real PACS for the DICOM network tests (tests/orthanc_server.py)
 
 if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   missing=()

@@ -140,6 +140,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "napari_spine_mets.radiomics.cli",
     "napari_spine_mets.scores.cli",
     "napari_spine_mets.models.cli",
+    "napari_spine_mets.cohort.cli",
+    "napari_spine_mets.dicomio.cli",
+    "napari_spine_mets.detection.cli",
 )
 
 

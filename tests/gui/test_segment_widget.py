@@ -69,3 +69,14 @@ def test_shift_levels_renames_the_layer(make_napari_viewer, small_case) -> None:
     widget.shift_levels(+5)  # past S1: refused with a message, nothing changed
     assert "past S1" in widget.status.text()
     assert (viewer.layers["vertebrae"].data == 29).sum() == before
+
+
+def test_missing_weights_give_a_message_not_a_traceback(make_napari_viewer, qtbot, small_case, tmp_path: Path) -> None:
+    viewer = make_napari_viewer()
+    data, kwargs, _ = image_layer_data(small_case.ct)
+    viewer.add_image(data, **kwargs)
+    widget = SegmentWidget(viewer, weights_dir=tmp_path)  # no weights here
+    widget.run()
+    qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=30000)
+    assert "no model card for 'vertebrae-ct'" in widget.status.text()
+    assert "vertebrae" not in viewer.layers

@@ -30,8 +30,6 @@ def run_in_background(
     from napari.qt.threading import create_worker
     from napari.utils.notifications import show_error
 
-    worker = create_worker(function, _progress={"desc": description})
-
     def _errored(exc: Exception) -> None:
         if isinstance(exc, SpineMetsError):
             message = str(exc)
@@ -44,10 +42,14 @@ def run_in_background(
         if on_error is not None:
             on_error(message)
 
-    worker.returned.connect(on_done)
-    worker.errored.connect(_errored)
-    worker.start()
-    return worker
+    # Connecting "errored" here stops superqt from re-raising the error in the Qt loop
+    # (which would show a traceback on top of the notification).
+    return create_worker(
+        function,
+        _progress={"desc": description},
+        _connect={"errored": _errored, "returned": on_done},
+        _start_thread=True,
+    )
 
 
 def run_with_progress(

@@ -85,10 +85,14 @@ def restore(loaded: Volume | LabelMap, record: dict[str, Any], path: Path) -> tu
         affine = np.asarray(record["affine"], dtype=float)
         dtype = np.dtype(record["dtype"])
         expected = str(record["array_sha256"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CaseFormatError(path, f"case.json entry for this file is malformed ({exc})") from exc
     if affine.shape != (4, 4):
         raise CaseFormatError(path, "case.json entry for this file has no 4x4 affine")
+    if len(shape) != 3 or min(shape) < 1:
+        raise CaseFormatError(path, f"case.json entry for this file has an invalid shape {list(shape)}")
+    if int(np.prod(shape, dtype=object)) != loaded.array.size:
+        raise CaseFormatError(path, "its voxel count differs from the shape recorded in case.json")
     array = loaded.array
     if not geometry.same_grid(array.shape, loaded.affine, shape, affine):
         moved = exact_onto_grid(array, loaded.affine, shape, affine)

@@ -105,7 +105,10 @@ def decode(cls: Any, data: Any, where: str = "") -> Any:
     if cls is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             raise ValueError(f"{where}: expected a number, got {type(data).__name__}")
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # JSON allows integers far beyond any float
+            raise ValueError(f"{where}: {str(data)[:20]}... is out of range for a number") from None
     if cls is int:
         if isinstance(data, bool) or not isinstance(data, int):
             raise ValueError(f"{where}: expected an integer, got {type(data).__name__}")

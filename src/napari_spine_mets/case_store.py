@@ -16,8 +16,10 @@ hash of their content, so the previous case.json keeps pointing at complete file
 until the new one replaces it, and only then are unreferenced array files removed. A
 crash at any moment leaves a folder that loads as the previous or the new save. An
 array whose file already holds the same content is not rewritten, so autosave is cheap
-(it costs one hash of each array). One writer per folder at a time (a lock guards
-saves within a process; do not save one folder from two processes).
+(it costs one hash of each array). One writer per folder at a time: a thread lock guards
+saves within a process, and the case-folder lock file
+(:class:`~napari_spine_mets.safety.lock.CaseLock`) refuses a save from another process
+(a second napari window, the CLI) with :class:`~napari_spine_mets.safety.lock.CaseLockedError`.
 
 Schema evolution: :data:`SCHEMA_VERSION` is written into case.json. To change the
 format, bump it and add ``MIGRATIONS[old] = function(data) -> data`` that turns a
@@ -44,6 +46,7 @@ from .case_codec import decode, encode
 from .case_parts import ClinicalEntries, Finding, Lesion, Provenance, Roi
 from .errors import CaseFormatError, InputError
 from .io.atomic import atomic_write_text, file_sha256, fsync_directory, is_temporary_name
+from .safety.lock import CaseLock
 from .volume import LabelMap, PatientIdentity, Volume, VolumeMetadata
 
 __all__ = ["SCHEMA_VERSION", "MIGRATIONS", "CASE_FILE", "IDENTITY_FILE", "save_case", "load_case"]
@@ -70,10 +73,12 @@ def save_case(case: Case, folder: str | PathLike[str], overwrite: bool = False) 
 
     A folder that holds a *different* case (another ``case_id``) is refused unless
     ``overwrite`` is True, so picking the wrong folder never replaces someone's work.
+    Raises :class:`~napari_spine_mets.safety.lock.CaseLockedError` when another process
+    holds the folder's lock (hold a ``CaseLock`` for a whole session to keep it).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with _lock(folder):
+    with _lock(folder), CaseLock(folder):
         previous_doc = _previous_doc(folder / CASE_FILE)
         if not overwrite and previous_doc.get("case_id") not in (None, case.case_id):
             raise CaseFormatError(folder / CASE_FILE, "holds another case: choose another folder, "

@@ -42,6 +42,7 @@ from ..errors import (
     SpineMetsError,
     UnsupportedTransferSyntaxError,
 )
+from ..safety.memory import check_volume_memory
 from ..volume import Volume, VolumeMetadata
 from . import geometry
 from .dicom_headers import FileHeader
@@ -124,6 +125,8 @@ def read_scanned_series(
     _check_readable(info, folder, require_ct_hu)
     geo = info.geometry
     assert geo is not None
+    # float32 worst case, plus the reoriented/resampled copy: refuse before decoding anything
+    check_volume_memory(folder, (geo.grid_count, first.frames[0].rows, first.frames[0].columns), 4, copies=2.5)
     stack = _decode_stack(info, geo, progress, cancel)
     warnings_: list[str] = []
     if not geo.regular:

@@ -17,6 +17,9 @@ from typing import Any
 
 from ..volume import PatientIdentity
 
+#: More frames than this in one file is a damaged header, not a scan (and would take minutes to list).
+MAX_FRAMES_PER_FILE = 65536
+
 __all__ = ["FrameRecord", "FileHeader", "header_from_dataset", "parse_age_years", "pixel_value_range"]
 
 
@@ -140,6 +143,8 @@ def header_from_dataset(ds: Any, path: Path) -> FileHeader:
     transfer_syntax = _text(meta.get("TransferSyntaxUID")) if meta is not None else ""
     sop_class = _text(ds.get("SOPClassUID")) or (_text(meta.get("MediaStorageSOPClassUID")) if meta is not None else "")
     n_frames = int(_float(ds.get("NumberOfFrames")) or 1)
+    if not 1 <= n_frames <= MAX_FRAMES_PER_FILE:
+        raise ValueError(f"NumberOfFrames {n_frames} is not between 1 and {MAX_FRAMES_PER_FILE}")
     rows = int(ds.get("Rows") or 0)
     columns = int(ds.get("Columns") or 0)
     enhanced = "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from os import PathLike
@@ -33,6 +34,11 @@ ProgressCallback = Callable[[int, int], None]
 
 NOT_DICOM = "not a DICOM file"
 NO_PIXELS = "no pixel data (e.g. a DICOMDIR/structured report)"
+#: What pydicom (which decodes elements lazily, on first access) raises for a damaged header.
+_HEADER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError, NotImplementedError,
+    OverflowError, struct.error,
+)
 
 
 @dataclass(frozen=True)
@@ -159,8 +165,9 @@ def scan_dicom(path: str | PathLike[str], progress: ProgressCallback | None = No
 def _read_header(file: Path) -> tuple[FileHeader | None, str]:
     """Header of ``file``, or None and the reason it cannot be used."""
     from pydicom import dcmread
-    from pydicom.errors import InvalidDicomError
+    from pydicom.errors import BytesLengthException, InvalidDicomError
 
+    errors = (*_HEADER_ERRORS, BytesLengthException)
     try:
         with open(file, "rb") as handle:
             head = handle.read(132)
@@ -173,7 +180,7 @@ def _read_header(file: Path) -> tuple[FileHeader | None, str]:
         ds = dcmread(file, stop_before_pixels=True, force=force)
     except InvalidDicomError:
         return None, NOT_DICOM
-    except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError, NotImplementedError) as exc:
+    except errors as exc:
         return None, f"truncated or corrupt: {type(exc).__name__}: {_short(exc)}"
     try:
         if "DirectoryRecordSequence" in ds or not ds.get("Rows") or not ds.get("Columns"):
@@ -181,7 +188,7 @@ def _read_header(file: Path) -> tuple[FileHeader | None, str]:
                 return None, "truncated or corrupt: an image file whose header ends before the image attributes"
             return None, NO_PIXELS
         header = header_from_dataset(ds, file)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError) as exc:
+    except errors as exc:
         return None, f"truncated or corrupt: {type(exc).__name__}: {_short(exc)}"
     return header, ""
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CorruptFileError, NoImageDataError, SeriesGeometryError
+from ..safety.memory import check_volume_memory
 from ..volume import LabelMap, Volume, VolumeMetadata
 from . import geometry
 from .atomic import fsync_directory
@@ -40,8 +42,10 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise NoImageDataError(path, "no such file")
     try:
         image = nib.load(str(path))
+        check_volume_memory(path, image.shape, _loaded_itemsize(image), copies=3.0)
         data = np.asanyarray(image.dataobj)
-    except (OSError, EOFError, ValueError, nib.filebasedimages.ImageFileError) as exc:
+    except (OSError, EOFError, ValueError, OverflowError, zlib.error, nib.filebasedimages.ImageFileError,
+            nib.spatialimages.HeaderDataError) as exc:
         raise CorruptFileError(path, f"cannot read as NIfTI ({exc})") from exc
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -51,6 +55,14 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise SeriesGeometryError(path, f"expected a 3D volume, found {data.ndim} dimensions {data.shape}")
     affine = geometry.affine_from_nifti(image.affine)
     return geometry.reorient_to_lps(data.transpose(2, 1, 0), affine)
+
+
+def _loaded_itemsize(image: "object") -> int:
+    """Bytes per voxel once loaded: the stored type, or float64 when scl_slope/inter apply."""
+    header = image.header  # type: ignore[attr-defined]
+    slope, inter = header.get_slope_inter()
+    scaled = (slope is not None and slope != 1.0) or (inter is not None and inter != 0.0)
+    return 8 if scaled else max(1, header.get_data_dtype().itemsize)
 
 
 def read_nifti(path: str | PathLike[str], name: str | None = None) -> Volume:

@@ -8,6 +8,7 @@ reoriented with :func:`geometry.reorient_to_lps`, exactly as NIfTI and DICOM rea
 from __future__ import annotations
 
 import logging
+import zlib
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptFileError, NoImageDataError, SeriesGeometryError
+from ..safety.memory import check_volume_memory
 from ..volume import Volume, VolumeMetadata
 from . import geometry
 
@@ -47,12 +49,17 @@ def read_nrrd(path: str | PathLike[str], name: str | None = None) -> Volume:
     if not path.is_file():
         raise NoImageDataError(path, "no such file")
     try:
+        claimed = nrrd.read_header(str(path))
+        _check_data_file(path, claimed)
+        check_volume_memory(path, [int(v) for v in np.atleast_1d(claimed.get("sizes", []))], _itemsize(claimed))
         data, header = nrrd.read(str(path), index_order="F")
-    except (nrrd.NRRDError, OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+    except (nrrd.NRRDError, OSError, EOFError, ValueError, KeyError, IndexError, OverflowError, zlib.error) as exc:
         raise CorruptFileError(path, f"cannot read as NRRD ({exc})") from exc
     warnings: list[str] = []
     data, directions = _spatial_axes(path, np.asarray(data), header)
     origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=float)
+    if origin.shape != (3,) or not np.all(np.isfinite(origin)):
+        raise CorruptFileError(path, f"invalid space origin {origin.tolist()}")
     space = str(header.get("space", "")).strip().lower()
     if space.endswith("-time"):
         space = space[: -len("-time")]
@@ -86,10 +93,42 @@ def read_nrrd(path: str | PathLike[str], name: str | None = None) -> Volume:
     return Volume(array=np.ascontiguousarray(array), affine=affine, metadata=metadata, name=name or _stem(path))
 
 
+def _check_data_file(path: Path, header: dict[str, Any]) -> None:
+    """A detached header may only point at a regular file in its own folder; skips must lie within the data.
+
+    Otherwise a crafted .nhdr could make the reader read ``/dev/stdin`` (the application
+    hangs), ``/dev/zero`` or any file the user can read, e.g. another patient's data.
+    """
+    name = header.get("data file", header.get("datafile"))
+    target = path
+    if name is not None:
+        target = (path.parent / str(name)).resolve()
+        if target.parent != path.parent.resolve() or not target.is_file():
+            raise CorruptFileError(path, f"its 'data file' {str(name)[:80]!r} is not a file next to the header")
+    # pynrrd skips lines one readline() at a time: a huge 'line skip' would stall the reader for seconds
+    size = target.stat().st_size
+    for key in ("line skip", "byte skip"):
+        skip = header.get(key, header.get(key.replace(" ", "")))
+        if skip is not None and not -1 <= int(skip) <= size:
+            raise CorruptFileError(path, f"'{key}: {skip}' is beyond the data ({size} bytes)")
+
+
+def _itemsize(header: dict[str, Any]) -> int:
+    """Bytes per voxel of the NRRD 'type' field (8 when unknown: the estimate errs high)."""
+    kind = str(header.get("type", "")).lower()
+    for names, size in ((("char", "int8", "uint8"), 1), (("short", "int16"), 2), (("longlong", "int64", "double"), 8),
+                        (("int", "float"), 4)):
+        if any(name in kind for name in names):
+            return size
+    return 8
+
+
 def _spatial_axes(path: Path, data: np.ndarray, header: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     """The 3D array (single-sample non-spatial axes dropped) and its 3x3 direction rows, if given."""
     raw = header.get("space directions")
     kinds = [str(k).lower() for k in header.get("kinds", [])] or ["domain"] * data.ndim
+    if len(kinds) != data.ndim:
+        raise CorruptFileError(path, f"'kinds' names {len(kinds)} axes but the data has {data.ndim}")
     rows = None if raw is None else np.asarray(raw, dtype=float).reshape(data.ndim, -1)
     spatial = [i for i in range(data.ndim) if kinds[i] not in _NON_SPATIAL_KINDS and (rows is None or np.all(np.isfinite(rows[i])))]
     extra = [i for i in range(data.ndim) if i not in spatial]

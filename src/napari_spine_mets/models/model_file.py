@@ -77,9 +77,17 @@ def _need(doc: dict[str, Any], key: str, types: Any, where: str, path: Any, null
         raise ModelFileError(_where(path), f"'{where}{key}' must be {_type_name(types)}, not a boolean")
     if not isinstance(value, types):
         raise ModelFileError(_where(path), f"'{where}{key}' must be {_type_name(types)}, not {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not _finite_number(value):
         raise ModelFileError(_where(path), f"'{where}{key}' is not finite")
     return value
+
+
+def _finite_number(value: int | float) -> bool:
+    """False for NaN, infinities and integers too large for a float (JSON allows 1e400 as an integer)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _type_name(types: Any) -> str:
@@ -90,7 +98,7 @@ def _type_name(types: Any) -> str:
 
 def _numbers(doc: dict[str, Any], key: str, where: str, path: Any, length: int | None = None) -> list[float]:
     values = _need(doc, key, list, where, path)
-    if not all(isinstance(v, _NUM) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+    if not all(isinstance(v, _NUM) and not isinstance(v, bool) and _finite_number(v) for v in values):
         raise ModelFileError(_where(path), f"'{where}{key}' must be a list of finite numbers")
     if length is not None and len(values) != length:
         raise ModelFileError(_where(path), f"'{where}{key}' has {len(values)} values, expected {length}")

@@ -105,3 +105,12 @@ def test_run_and_cohort_commands(tmp_path_factory: pytest.TempPathFactory, tmp_p
     assert (report["done"], report["failed"]) == (1, 1)
     assert "study07: failed" in captured.err
     assert (tmp_path / "out" / "cohort.parquet").is_file() and (tmp_path / "out" / "errors.csv").is_file()
+
+
+def test_study_folders_stay_inside_the_output(tmp_path) -> None:
+    """A study ID from a manifest can never name a folder outside the cohort output."""
+    from napari_spine_mets.cohort.runner import study_dir
+
+    for hostile in ("../../etc", "/abs/path", "CON", "a/../../b", ".."):
+        folder = study_dir(tmp_path, hostile)
+        assert folder.resolve().parent == (tmp_path / "studies").resolve(), (hostile, folder)

@@ -119,3 +119,19 @@ def test_pickled_code_is_never_executed(tmp_path: Path) -> None:
     card_path.write_text(json.dumps(card))
     with pytest.raises(WeightsError, match="cannot load"):
         load_weights("tiny", tmp_path)
+
+
+def test_segmentation_refuses_before_allocating_when_memory_is_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from napari_spine_mets.safety.memory import MemoryLimitError
+    from napari_spine_mets.segmentation.classes import CLASS_NAMES, N_CLASSES
+    from napari_spine_mets.segmentation.inference import segment_vertebrae
+    from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
+
+    torch.manual_seed(0)
+    card = ModelCard(name="vertebrae-ct", version="t", architecture={}, classes=CLASS_NAMES,
+                     metrics={"working_spacing_mm": 4.0, "patch": [16, 32, 32]})
+    save_weights(UNet3D(n_classes=N_CLASSES, base_channels=4, depth=2), card, tmp_path)
+    case = generate_spine_ct(SpineParams(levels=("L5", "S1"), spacing_mm=(3.0, 1.5, 1.5), fov_mm=160, lesions=(), fracture=None))
+    monkeypatch.setenv("SPINE_METS_MEMORY_LIMIT_GB", "0.001")
+    with pytest.raises(MemoryLimitError, match="segmenting this volume"):
+        segment_vertebrae(case.ct, weights_dir=tmp_path, device="cpu")

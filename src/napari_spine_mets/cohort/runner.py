@@ -78,7 +78,10 @@ def default_workers() -> int:
 
 def study_dir(out_dir: str | PathLike[str], study_id: str) -> Path:
     """The case folder of one study inside a cohort output folder."""
-    return Path(out_dir) / "studies" / study_id
+    from ..safety.filenames import safe_join
+
+    # study IDs come from a manifest: never let one name a folder outside the output
+    return safe_join(Path(out_dir) / "studies", study_id, fallback="study")
 
 
 def _task(study: Study, case_dir: str, settings: PipelineSettings) -> StudyResult:

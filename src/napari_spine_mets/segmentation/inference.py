@@ -101,10 +101,14 @@ def segment_vertebrae(
     crop = volume.array[box.slices()]
     timings["locate_s"] = time.perf_counter() - t
 
+    from ..safety.memory import check_segmentation_memory
+
+    n_classes = int(card.architecture["n_classes"])
+    # refuse with a message, before allocating, rather than be killed by the system
+    check_segmentation_memory(crop.shape, classes=n_classes, path=volume.metadata.source or None)
     t = time.perf_counter()
     shape = working_shape(crop.shape, volume.spacing, working)
     image = normalise_ct(resample_image(crop, shape))
-    n_classes = int(card.architecture["n_classes"])
     probabilities = sliding_window_predict(
         model, image, patch, n_classes=n_classes, overlap=0.25, device=dev,
         progress=lambda done, total: report(0.1 + 0.7 * done / total, f"segmenting ({done}/{total} patches)"),

@@ -94,7 +94,7 @@ def test_each_study_has_a_case_folder_with_provenance(cohort_run) -> None:
     steps = {s.name: s.parameters for s in case.provenance.steps}
     assert {"load", "vertebrae", "lesions", "trabecular_hu", "radiomics", "scores"} <= set(steps)
     assert steps["vertebrae"]["source"] == "given"
-    assert steps["lesions"]["source"] == "none" and steps["lesions"]["skipped"]
+    assert steps["lesions"]["source"] == "detected" and isinstance(steps["lesions"]["count"], int)
     assert steps["radiomics"]["feature_settings_sha256"] == fast_settings().feature_settings_hash()
     assert steps["radiomics"]["pipeline_settings_sha256"] == fast_settings().settings_hash()
     assert case.clinical.age_years == 52 and case.clinical.extras["centre"] == "B"

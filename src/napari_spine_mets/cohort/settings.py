@@ -46,6 +46,8 @@ class PipelineSettings:
     label_source: str = "auto"
     #: Lesions with fewer voxels are listed but get no radiomics (too small for texture).
     min_lesion_voxels: int = 27
+    #: Run automatic lesion detection when a study gives no lesion file.
+    detect_lesions: bool = True
     #: Torch device for segmentation and radiomics ("auto": the worker's GPU if it has one). Not hashed.
     device: str = "auto"
     #: Torch CPU threads per study. Not hashed; fixed (not the machine's count) so that

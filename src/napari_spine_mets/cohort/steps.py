@@ -8,7 +8,6 @@ instead of failing the study. Steps raise :class:`~napari_spine_mets.errors.Spin
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +111,7 @@ def _segment(state: StudyState) -> None:
 
 
 def lesion_labels(state: StudyState) -> None:
-    """Lesions given with the study; automatic detection is skipped (and recorded) when not installed."""
+    """Lesions given with the study, else detected automatically (or skipped, and recorded why)."""
     from ..io.nifti import read_label_nifti
     from ..io.resample import labels_onto_grid
 
@@ -122,10 +121,21 @@ def lesion_labels(state: StudyState) -> None:
         state.lesion_source = f"given:{state.study.lesions.name}"
         state.steps["lesions"] = {"source": "given", "file": str(state.study.lesions)}
         return
-    if importlib.util.find_spec("napari_spine_mets.detection") is None:
-        why = "automatic lesion detection is not installed in this version; no lesion file given"
+    if not state.settings.detect_lesions:
+        why = "automatic lesion detection switched off in the settings; no lesion file given"
     else:
-        why = "automatic lesion detection is not wired into the cohort pipeline yet; no lesion file given"
+        from ..detection import detect_lesions
+        from ..errors import SpineMetsError
+
+        try:
+            report = detect_lesions(state.volume, state.vertebrae, parts=state.parts)
+        except SpineMetsError as exc:  # a study without detectable bone still gets its HU and features
+            why = f"automatic lesion detection not possible: {exc}"
+        else:
+            state.lesions = report.labels
+            state.lesion_source = "detected"
+            state.steps["lesions"] = {"source": "detected", "count": len(report.lesions)}
+            return
     state.lesion_source = "none"
     state.steps["lesions"] = {"source": "none", "skipped": why}
     state.notes.append(why)

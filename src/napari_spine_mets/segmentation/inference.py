@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ModalityError
 from ..volume import LabelMap, Volume
-from .labelling import find_instances, label_maps_from, name_levels
+from .labelling import Instances, find_instances, label_maps_from, name_levels
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -81,7 +81,8 @@ def segment_vertebrae(
 
     from ..devices import describe_device, resolve_device
     from .localise import locate_spine
-    from .resampling import normalise_ct, resample_image, resample_probabilities, working_shape
+    from .classes import BONE_CLASSES, SACRUM_CLASS
+    from .resampling import normalise_ct, resample_image, resample_labels, resample_probabilities, working_shape
     from .sliding_window import sliding_window_predict
     from .weights import load_weights
 
@@ -118,15 +119,22 @@ def segment_vertebrae(
 
     report(0.85, "naming levels")
     t = time.perf_counter()
+    # Instances and names on the working grid (fast), then carried to the scan's grid.
     with torch.inference_mode():
-        full = resample_probabilities(probabilities, crop.shape)
-        confidence, classes_crop = full.max(dim=0)
+        classes_work = probabilities.argmax(dim=0).numpy().astype(np.uint8)
+    work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, volume.spacing, shape))
+    coarse = find_instances(classes_work, work_spacing)  # type: ignore[arg-type]
+    naming = name_levels(coarse, work_spacing, anchor)  # type: ignore[arg-type]
+    with torch.inference_mode():
+        confidence, classes_crop = resample_probabilities(probabilities, crop.shape).max(dim=0)
     classes = np.zeros(volume.shape, dtype=np.uint8)
     classes[box.slices()] = classes_crop.numpy().astype(np.uint8)
     confidence_map = np.zeros(volume.shape, dtype=np.float32)
     confidence_map[box.slices()] = confidence.numpy()
-    instances = find_instances(classes, volume.spacing)
-    naming = name_levels(instances, volume.spacing, anchor)
+    instance_labels = np.zeros(volume.shape, dtype=np.int16)
+    instance_labels[box.slices()] = resample_labels(coarse.labels, crop.shape)
+    instance_labels[~np.isin(classes, BONE_CLASSES)] = 0
+    instances = Instances(labels=instance_labels, count=coarse.count, sacrum=classes == SACRUM_CLASS)
     vertebrae, parts, names = label_maps_from(classes, instances, naming)
     timings["labelling_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _print(args: argparse.Namespace, payload: Any, text: str) -> None:
-    print(json.dumps(payload, indent=2, default=str) if args.json else text)
+    """The command's answer on stdout (this module is the CLI face of the PACS code)."""
+    sys.stdout.write((json.dumps(payload, indent=2, default=str) if args.json else text) + "\n")
 
 
 def _configure(args: argparse.Namespace) -> int:

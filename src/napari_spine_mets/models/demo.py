@@ -83,6 +83,9 @@ def load_demo(kind: str = "nomogram") -> dict[str, Any]:
     return load_model(DEMO_NOMOGRAM if kind == "nomogram" else DEMO_SURVIVAL)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    for p in write_demo_models():
-        print(p)
+if __name__ == "__main__":  # pragma: no cover - regenerates the shipped files
+    import logging
+
+    logging.basicConfig(level=logging.INFO)
+    for written in write_demo_models():
+        logging.getLogger(__name__).info("wrote %s", written)

@@ -10,26 +10,20 @@ as ``cold_s`` so the one-off start-up cost stays visible.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS = REPO_ROOT / "benchmarks" / "results" / "bench_load.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO_ROOT, machine_info, shared_data_dir, write_results  # noqa: E402
 
 
 def find_series() -> Path:
-    env = os.environ.get("SPINE_METS_SHARED_DATA")
-    for base in ([Path(env)] if env else []) + [REPO_ROOT.parent / "shared" / "data"]:
-        series = base / "ct-chest-abdomen-dicom" / "series"
-        if series.is_dir():
-            return series
-    sys.exit("shared data not found: set SPINE_METS_SHARED_DATA or put it in ../shared/data")
+    series = shared_data_dir() / "ct-chest-abdomen-dicom" / "series"
+    if not series.is_dir():
+        sys.exit(f"{series} is missing from the shared data")
+    return series
 
 
 def load_ours(folder: Path):
@@ -50,13 +44,6 @@ def _timed(fn, folder: Path) -> float:
     start = time.perf_counter()
     fn(folder)
     return time.perf_counter() - start
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,24 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         "cold_s": cold,
         "ratio_ours_over_simpleitk": ratio,
         "decode_threads": worker_count(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "python": sys.version.split()[0],
-            "versions": {
-                name: _version(name)
-                for name in ("numpy", "pydicom", "pylibjpeg", "pylibjpeg-openjpeg", "SimpleITK", "napari-spine-mets")
-            },
-        },
+        "machine": machine_info(("numpy", "pydicom", "pylibjpeg", "pylibjpeg-openjpeg", "imagecodecs", "SimpleITK")),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    path = write_results("bench_load", result)
     print(f"series: {folder} ({args.repeats} repeats after 1 warm-up each)")
     print(f"ours      median {medians['ours']:.3f} s   (cold {cold['ours']:.3f} s)")
     print(f"SimpleITK median {medians['simpleitk']:.3f} s   (cold {cold['simpleitk']:.3f} s)")
-    print(f"ratio ours/SimpleITK = {ratio:.2f}   -> {RESULTS.relative_to(REPO_ROOT)}")
+    print(f"ratio ours/SimpleITK = {ratio:.2f}   -> {path.relative_to(REPO_ROOT)}")
     return 0
 
 

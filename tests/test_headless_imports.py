@@ -16,6 +16,7 @@ CORE_MODULES = [
     "napari_spine_mets.volume",
     "napari_spine_mets.anatomy",
     "napari_spine_mets.display",
+    "napari_spine_mets.hounsfield",
     "napari_spine_mets.devices",
     "napari_spine_mets.segmentation.sliding_window",
     "napari_spine_mets.segmentation.weights",

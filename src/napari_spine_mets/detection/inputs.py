@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
-from ..errors import GridMismatchError, ModalityError, SpineMetsError
+from ..errors import GridMismatchError, SpineMetsError
 from ..volume import LabelMap, Volume
 
 __all__ = ["DetectionError", "NoVertebraError", "DetectionCancelled", "BONE_LABELS", "check_inputs"]
@@ -32,22 +32,14 @@ class DetectionCancelled(SpineMetsError):
 
 def check_ct(volume: Volume) -> None:
     """Refuse anything that is not CT in Hounsfield units (MR above all)."""
-    modality = (volume.metadata.modality or "").strip().upper()
-    where = volume.metadata.source or None
-    if modality and modality != "CT":
-        raise ModalityError(
-            where,
-            f"'{volume.name}' is {modality}: automatic lesion detection compares Hounsfield units with the "
-            f"patient's normal bone and exists for CT only (no model for {modality} is available). "
-            "The manual tools (drawing a lesion) still work.",
-        )
-    if not modality and volume.array.size and float(volume.array.min()) >= 0.0:
-        raise ModalityError(
-            where,
-            f"'{volume.name}': modality unknown and no value below 0, so these are not Hounsfield units "
-            "(an MR, or a CT stored without its rescale): automatic lesion detection needs CT in HU. "
-            "The manual tools still work.",
-        )
+    from ..hounsfield import require_ct_hu
+
+    require_ct_hu(
+        volume,
+        task="automatic lesion detection, which compares HU with the patient's normal bone and exists for CT only, "
+        "cannot run",
+        hint="The manual tools (drawing a lesion) still work.",
+    )
 
 
 def check_labels(volume: Volume, labels: LabelMap, what: str = "vertebra labels") -> None:

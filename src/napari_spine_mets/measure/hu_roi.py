@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..display import DECISION_SUPPORT_NOTICE, hu_caveats
-from ..errors import ModalityError
+
 from ..volume import LabelMap, Volume
 from .manual_roi import (
     LESION_MARGIN_MM,
@@ -200,22 +200,9 @@ class HuReport:
 
 def check_hu_volume(volume: Volume) -> None:
     """Refuse what is not CT in Hounsfield units (MR above all), with a clear message."""
-    modality = (volume.metadata.modality or "").strip().upper()
-    where = volume.metadata.source or None
-    if modality and modality != "CT":
-        raise ModalityError(
-            where,
-            f"'{volume.name}' is {modality}, not CT: its pixel values are not Hounsfield units, "
-            "so trabecular HU cannot be measured on it (open the CT of the study)",
-        )
-    if not modality:
-        lo = float(volume.array.min()) if volume.array.size else 0.0
-        if lo >= 0.0:
-            raise ModalityError(
-                where,
-                f"'{volume.name}': modality unknown and no value below 0: these are not Hounsfield units "
-                "(an MR, or a CT stored without its rescale), so trabecular HU cannot be measured",
-            )
+    from ..hounsfield import require_ct_hu
+
+    require_ct_hu(volume, task="trabecular HU cannot be measured on it", hint="Open the CT of the study.")
 
 
 def choose_slices(body: VertebralBody, offset_fraction: float = 0.25) -> list[int]:

@@ -55,9 +55,10 @@ class SegmentationResult:
 
 
 def _check_ct(volume: Volume) -> None:
-    modality = volume.metadata.modality.upper()
-    if modality and modality != "CT":
-        raise ModalityError(volume.metadata.source or None, f"{modality} series: the vertebra network is trained on CT")
+    from ..hounsfield import require_ct_hu
+
+    if volume.metadata.modality:  # unknown modality: the stricter look at the values below decides
+        require_ct_hu(volume, task="the vertebra network (trained on CT) cannot segment it")
     sample = volume.array.reshape(-1)[:: max(1, volume.array.size // 100_000)]
     if sample.min() > -500 or np.percentile(sample, 99.9) < 150:
         raise ModalityError(

@@ -214,17 +214,22 @@ def _nomogram_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nomogram_apply(args: argparse.Namespace) -> int:
+def _model_and_case(args: argparse.Namespace, kind: str, other: str) -> tuple[dict[str, Any], Any]:
+    """The model file (refused when it is the other kind of model) and the case's inputs."""
     from .case_inputs import read_case_inputs
+    from .errors import ModelFileError
     from .model_file import load_model
-    from .nomogram import apply_nomogram
 
     doc = load_model(args.model)
-    if doc["kind"] != "logistic_nomogram":
-        from .errors import ModelFileError
+    if doc["kind"] != kind:
+        raise ModelFileError(args.model, f"is a {doc['kind']} model; use 'spine-mets {other} apply'")
+    return doc, read_case_inputs(args.case, args.roi)
 
-        raise ModelFileError(args.model, f"is a {doc['kind']} model; use 'spine-mets survival apply'")
-    case = read_case_inputs(args.case, args.roi)
+
+def _nomogram_apply(args: argparse.Namespace) -> int:
+    from .nomogram import apply_nomogram
+
+    doc, case = _model_and_case(args, "logistic_nomogram", other="survival")
     result = apply_nomogram(doc, case.values, settings=case.settings, settings_sha256=case.settings_sha256,
                             source=case.source)
     result["case"] = case.source
@@ -301,16 +306,9 @@ def _survival_evaluate(args: argparse.Namespace) -> int:
 
 
 def _survival_apply(args: argparse.Namespace) -> int:
-    from .case_inputs import read_case_inputs
-    from .model_file import load_model
     from .survival import apply_cox
 
-    doc = load_model(args.model)
-    if doc["kind"] != "cox_survival":
-        from .errors import ModelFileError
-
-        raise ModelFileError(args.model, f"is a {doc['kind']} model; use 'spine-mets nomogram apply'")
-    case = read_case_inputs(args.case, args.roi)
+    doc, case = _model_and_case(args, "cox_survival", other="nomogram")
     result = apply_cox(doc, case.values, settings=case.settings, settings_sha256=case.settings_sha256,
                        source=case.source)
     result["case"] = case.source

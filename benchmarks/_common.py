@@ -29,6 +29,8 @@ def machine_info(packages: tuple[str, ...] = ("numpy", "torch")) -> dict[str, An
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
+        # other work on the machine skews timings: keep the load with the figures
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     for package in packages:
         try:

@@ -10,30 +10,22 @@ device ours ran on and machine info. The first run of each is an untimed warm-up
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS = REPO_ROOT / "benchmarks" / "results" / "bench_radiomics.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, shared_data_dir, write_results  # noqa: E402
+
 SIGMAS = [1.0, 2.0, 3.0]
 
 
 def find_data() -> Path:
-    env = os.environ.get("SPINE_METS_SHARED_DATA")
-    for base in ([Path(env)] if env else []) + [REPO_ROOT.parent / "shared" / "data"]:
-        folder = base / "ct-chest-abdomen-dicom"
-        if folder.is_dir():
-            return folder
-    sys.exit("shared data not found: set SPINE_METS_SHARED_DATA or put it in ../shared/data")
+    return shared_data_dir() / "ct-chest-abdomen-dicom"
 
 
 def load_t12(folder: Path):
@@ -66,20 +58,11 @@ def make_ours(image, mask, spacing, device):
     return lambda: extract(image, mask, spacing, settings, device)
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    import torch
-
     image, mask, spacing = load_t12(find_data())
     run_ref = make_pyradiomics(image, mask, spacing)
     run_ours = make_ours(image, mask, spacing, args.device)
@@ -107,19 +90,9 @@ def main() -> int:
         "samples_pyradiomics_s": t_ref,
         "samples_ours_s": t_ours,
         "device": ours.device,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "pyradiomics": _version("pyradiomics"),
-            "SimpleITK": _version("SimpleITK"),
-        },
+        "machine": machine_info(("numpy", "torch", "pyradiomics", "SimpleITK", "PyWavelets")),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    write_results("bench_radiomics", result)
     print(f"pyradiomics {med_ref:.3f} s, ours {med_ours:.3f} s ({ours.device['device']}): {med_ref / med_ours:.1f}x; "
           f"{len(ours.features)} features, max rel. diff {worst:.1e}")
     return 0

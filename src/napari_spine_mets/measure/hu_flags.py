@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..case_parts import DISCLAIMER
+from ..scores.hu_bands import NORMAL_HU, OSTEOPOROSIS_HU, SCREW_FAILURE_HU
 
 __all__ = [
     "SCREW_FAILURE_THRESHOLD_HU",
@@ -42,13 +43,14 @@ __all__ = [
     "evaluate_flags",
 ]
 
-SCREW_FAILURE_THRESHOLD_HU = 127.273
+# The numbers live once, with their sources, in the score module.
+SCREW_FAILURE_THRESHOLD_HU = SCREW_FAILURE_HU
 SCREW_FAILURE_SOURCE = (
     "J. Clin. Med. 2024 (96 matched patients, instrumentation without fusion): HU at the lowest "
     "instrumented vertebra < 127.273 predicted mechanical failure (sensitivity 59.1 %, specificity 73.4 %, AUC 0.655)"
 )
-PICKHARDT_LOW_HU = 110.0
-PICKHARDT_HIGH_HU = 160.0
+PICKHARDT_LOW_HU = OSTEOPOROSIS_HU
+PICKHARDT_HIGH_HU = NORMAL_HU
 PICKHARDT_SOURCE = (
     "Pickhardt PJ et al., Ann Intern Med 2013;158:588-595 (opportunistic screening, L1 trabecular HU at 120 kVp): "
     "<= 160 HU about 90 % sensitive, <= 110 HU more than 90 % specific for osteoporosis"

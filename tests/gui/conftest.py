@@ -36,3 +36,11 @@ def save_screenshot():
         return np.asarray(pixels)
 
     return _save
+
+
+@pytest.fixture(autouse=True)
+def _autosave_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Autosaves of cases without a folder go to the test's own folder, never the user's."""
+    folder = tmp_path / "autosave"
+    monkeypatch.setenv("SPINE_METS_AUTOSAVE_DIR", str(folder))
+    return folder

@@ -44,3 +44,11 @@ def _autosave_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "autosave"
     monkeypatch.setenv("SPINE_METS_AUTOSAVE_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _config_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The recent-cases list and other settings live in the test's folder, not the user's."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("SPINE_METS_CONFIG_DIR", str(folder))
+    return folder

@@ -82,6 +82,9 @@ def test_series_table_open_and_save_case(make_napari_viewer, qtbot, real_ct_seri
     folder = tmp_path / "case"
     widget.save_case(folder)
     qtbot.waitUntil(lambda: (folder / "case.json").is_file(), timeout=30000)
+    qtbot.waitUntil(lambda: widget.recent_combo.count() == 1, timeout=10000)
+    assert widget.recent_combo.currentData() == str(folder.resolve())
+    assert "Saved to" in widget.save_state_label.text()
 
     reopened = make_napari_viewer()
     reopened.open(str(folder), plugin=PLUGIN)

@@ -22,6 +22,9 @@ def test_commit_records_the_change_and_autosaves(make_napari_viewer, qtbot, _aut
     viewer = _open_sample(make_napari_viewer)
     session = session_of(viewer)
     assert session_of(viewer) is session
+    from napari.utils._proxies import PublicOnlyProxy
+
+    assert session_of(PublicOnlyProxy(viewer)) is session  # docks from the manifest get a proxy
     session.case.clinical.age_years = 61
     topics: list[str] = []
     session.changed.connect(topics.append)

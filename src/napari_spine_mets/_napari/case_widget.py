@@ -53,6 +53,11 @@ class CaseWidget(QWidget):
         self._build()
         self.viewer.layers.selection.events.active.connect(self._show_active_layer)
         self._show_active_layer()
+        from .session import session_of
+
+        self.session = session_of(self.viewer)
+        self.session.changed.connect(self._on_case_changed)
+        self._refresh_recent()
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -73,7 +78,23 @@ class CaseWidget(QWidget):
         self.open_file_button.clicked.connect(self._choose_file)
         self.open_case_button.clicked.connect(self._choose_case)
         self.save_case_button.clicked.connect(self._choose_save_folder)
+        self.save_case_button.setToolTip("Save everything (images, labels, lesions, ROIs, entries, scores) as a case "
+                                         "folder; from then on every change is autosaved there.")
         layout.addLayout(buttons)
+
+        recent_row = QHBoxLayout()
+        recent_row.addWidget(QLabel("Recent:"))
+        self.recent_combo = QComboBox()
+        self.recent_combo.setToolTip("Case folders opened or saved recently (newest first)")
+        recent_row.addWidget(self.recent_combo, 1)
+        self.open_recent_button = QPushButton("Open")
+        self.open_recent_button.clicked.connect(self.open_recent)
+        recent_row.addWidget(self.open_recent_button)
+        layout.addLayout(recent_row)
+        self.save_state_label = QLabel("")
+        self.save_state_label.setObjectName("saveState")
+        self.save_state_label.setWordWrap(True)
+        layout.addWidget(self.save_state_label)
 
         self.series_table = QTableWidget(0, len(_SERIES_COLUMNS))
         self.series_table.setHorizontalHeaderLabels(_SERIES_COLUMNS)
@@ -190,16 +211,42 @@ class CaseWidget(QWidget):
             self.save_case(Path(folder))
 
     def save_case(self, folder: Path) -> Any:
-        """Save every plugin layer (with its current, possibly edited data) as a case folder."""
-        from ..case_store import save_case
-        from .layer_case import case_from_layers
+        """Save the live case (every layer's current data, lesions, ROIs, entries) into ``folder``.
 
-        case = case_from_layers(self.viewer.layers)
-        return run_in_background(
-            lambda: save_case(case, folder),
-            lambda path: self.info_label.setText(f"Case saved to {path}"),
-            description=f"Saving case to {folder.name}",
-        )
+        The folder becomes the case's own: later changes are autosaved there.
+        """
+        self.session.commit(f"case saved to {folder}", topic="case-folder", target=str(folder), save=False)
+        return self.session.save(Path(folder))
+
+    def open_recent(self) -> None:
+        """Open the case folder chosen in the recent list."""
+        folder = self.recent_combo.currentData()
+        if folder:
+            self.viewer.open(str(folder), plugin="napari-spine-mets")
+
+    def _refresh_recent(self) -> None:
+        from ..recent_cases import recent_cases
+
+        self.recent_combo.clear()
+        for folder in recent_cases():
+            self.recent_combo.addItem(folder.name or str(folder), str(folder))
+            self.recent_combo.setItemData(self.recent_combo.count() - 1, str(folder), 3)  # tooltip role
+        self.open_recent_button.setEnabled(self.recent_combo.count() > 0)
+
+    def _on_case_changed(self, topic: str) -> None:
+        if topic == "saved":
+            where = self.session.last_saved_to
+            own = self.session.folder is not None
+            self.save_state_label.setText(
+                f"Saved to {where.parent if where and where.name == 'case.json' else where}"
+                + ("" if own else " (recovery folder: use Save case… to choose where it lives)"))
+            if own:
+                self.info_label.setText(f"Case saved to {where}")
+                self._refresh_recent()
+        elif topic == "case":
+            self._refresh_recent()
+        else:
+            self.save_state_label.setText("Unsaved changes (autosaving)…")
 
     # ----------------------------------------------------------------- display
     def apply_window(self, preset: str) -> None:

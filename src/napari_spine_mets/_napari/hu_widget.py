@@ -73,6 +73,14 @@ class HuWidget(QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh_choices)
         self.viewer.layers.events.removed.connect(self._refresh_choices)
         self._refresh_choices()
+        from .session import session_of
+
+        session_of(self.viewer).changed.connect(self._on_case_changed)
+
+    def _on_case_changed(self, topic: str) -> None:
+        """Vertebra labels were edited: place the automatic ROIs again, keeping the user's own."""
+        if topic == "labels" and self.report is not None and self.compute_button.isEnabled():
+            self.compute()
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -156,8 +164,11 @@ class HuWidget(QWidget):
         def work() -> "HuReport":
             return evaluate_flags(measure_trabecular_hu(volume, vertebrae, parts=parts, lesions=lesions))
 
+        manual = [(level, roi) for level, roi in self.entries if roi.origin == "manual"]
+
         def done(report: "HuReport") -> None:
             self.volume, self.vertebrae, self.lesions = volume, vertebrae, lesions
+            _keep_manual(report, manual)
             self.compute_button.setEnabled(True)
             self.show_report(report)
 
@@ -372,14 +383,28 @@ class HuWidget(QWidget):
         raise KeyError(level)
 
     def _record_in_case(self) -> None:
-        from .layer_case import case_of_layers
-
-        case = case_of_layers(self.viewer.layers)
-        if case is None or self.report is None or self.volume is None:
+        """Write the ROIs and their figures into the viewer's live Case (autosaved)."""
+        if self.report is None or self.volume is None:
             return
         from ..measure.hu_roi import record_hu_in_case
+        from .session import session_of
 
-        record_hu_in_case(case, self.report, self.volume)
+        session = session_of(self.viewer)
+        record_hu_in_case(session.case, self.report, self.volume)
+        session.commit(f"trabecular HU ROIs on {sum(1 for lv in self.report.levels.values() if lv.slices)} levels",
+                       topic="rois", target=ROI_LAYER_NAME)
+
+
+def _keep_manual(report: "HuReport", manual: list[tuple[str, "SliceRoi"]]) -> None:
+    """Put the user's moved or drawn ROIs back in place of the new automatic ones of their level."""
+    from ..measure.hu_flags import evaluate_flags
+
+    levels = {level for level, _ in manual}
+    for level in levels:
+        if level in report.levels:
+            report.levels[level].slices = sorted((roi for lv, roi in manual if lv == level), key=lambda r: r.slice_index)
+    if levels:
+        evaluate_flags(report)
 
 
 def _fmt(value: float | None) -> str:

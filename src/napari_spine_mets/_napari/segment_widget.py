@@ -168,6 +168,24 @@ class SegmentWidget(QWidget):
                 self.viewer.layers.remove(labels.name)
             self.viewer.add_labels(data, **kwargs)
         self._fill_table()
+        self._record_in_case(result)
+
+    def _record_in_case(self, result: "SegmentationResult") -> None:
+        """Put the labels and the model's provenance into the viewer's live Case (autosaved)."""
+        from ..errors import SpineMetsError
+        from ..segmentation.inference import record_in_case
+        from .session import session_of
+
+        session = session_of(self.viewer)
+        case = session.sync_from_layers()
+        volume_name = self.image_combo.currentText()
+        try:
+            record_in_case(case, result, volume_name)
+        except SpineMetsError as exc:  # labels off the CT's grid: keep the layers, say why
+            log.warning("segmentation not recorded in the case: %s", exc)
+            return
+        session.commit(f"segmented {len(result.vertebra_stats)} vertebrae", topic="labels", target=VERTEBRAE_LAYER,
+                       who=f"{result.provenance.get('model', 'model')} (run by {session.user})")
 
     def _fill_table(self) -> None:
         stats = self.result.vertebra_stats if self.result else []
@@ -210,3 +228,7 @@ class SegmentWidget(QWidget):
         self._fill_table()
         self.status.setText(f"All levels shifted {'down' if steps > 0 else 'up'} by {abs(steps)}.")
         log.info("levels shifted by %d", steps)
+        from .session import session_of
+
+        session_of(self.viewer).commit(f"all levels shifted {'down' if steps > 0 else 'up'} by {abs(steps)}",
+                                       topic="labels", target=VERTEBRAE_LAYER)

@@ -52,7 +52,12 @@ def autosave_root() -> Path:
 
 
 def session_of(viewer: "napari.Viewer") -> "CaseSession":
-    """The viewer's session, created on first use (one per viewer)."""
+    """The viewer's session, created on first use (one per viewer).
+
+    Docks added through the plugin manifest get napari's public-only proxy of the viewer;
+    the session is keyed on the real viewer so every dock shares the same one.
+    """
+    viewer = _unwrap(viewer)
     session = _SESSIONS.get(viewer)
     if session is None:
         session = CaseSession(viewer)
@@ -132,6 +137,10 @@ class CaseSession:
         self.case = case
         self.folder = Path(folder) if folder is not None else None
         self.dirty = False
+        if self.folder is not None:
+            from ..recent_cases import remember_case
+
+            remember_case(self.folder)
         self.changed.emit("case")
 
     def save(self, folder: Path | None = None, *, background: bool = True) -> Any:
@@ -164,6 +173,10 @@ class CaseSession:
     def _saved(self, path: Path) -> None:
         self._saving = False
         self.last_saved_to = Path(path)
+        if self.folder is not None:
+            from ..recent_cases import remember_case
+
+            remember_case(self.folder)
         self.dirty = self._save_again
         self.changed.emit("saved")
         if self._save_again:
@@ -209,11 +222,13 @@ class CaseSession:
     def _install_timer(self) -> None:
         from qtpy.QtCore import QTimer
 
-        window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
-        self._timer = QTimer(window)
+        self._timer = QTimer(self._qt_window())
         self._timer.setInterval(int(self._autosave_seconds * 1000))
         self._timer.timeout.connect(self.autosave_if_dirty)
         self._timer.start()
+
+    def _qt_window(self) -> Any:
+        return getattr(getattr(self.viewer, "window", None), "_qt_window", None)
 
     def set_autosave_interval(self, seconds: float) -> None:
         self._autosave_seconds = seconds
@@ -221,7 +236,7 @@ class CaseSession:
             self._timer.setInterval(int(seconds * 1000))
 
     def _install_close_guard(self) -> None:
-        window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
+        window = self._qt_window()
         if window is None:
             return
         from qtpy.QtCore import QEvent, QObject
@@ -254,13 +269,19 @@ class CaseSession:
 
         buttons = QMessageBox.StandardButton
         reply = QMessageBox.question(
-            self.viewer.window._qt_window,
+            self._qt_window(),
             "Unsaved changes",
             f"The case has changes not yet saved.\nSave them to {self.save_folder} before closing?",
             buttons.Save | buttons.Discard | buttons.Cancel,
             buttons.Save,
         )
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(reply, "cancel")
+
+
+def _unwrap(obj: Any) -> Any:
+    while hasattr(obj, "__wrapped__"):
+        obj = obj.__wrapped__
+    return obj
 
 
 def _labels_of_layer(layer: Any, original: LabelMap | None) -> LabelMap:

@@ -168,4 +168,7 @@ def test_manual_rois_and_case_records(young) -> None:
     record_hu_in_case(case, evaluate_flags(measure_trabecular_hu(young.ct, young.vertebrae)), young.ct)
     manual = [r for r in case.rois if r.origin == Origin.MANUAL]
     assert len(manual) == 1 and manual[0].level == "T12"
+    # recording the edited report again (the dock does after every edit) does not duplicate it
+    record_hu_in_case(case, report, young.ct)
+    assert len([r for r in case.rois if r.origin == Origin.MANUAL]) == 1
     assert len({r.id for r in case.rois}) == len(case.rois)

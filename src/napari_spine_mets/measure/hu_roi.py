@@ -420,12 +420,13 @@ def record_hu_in_case(case: Any, report: HuReport, volume: Volume) -> list[Any]:
     from ..case_parts import Finding, Origin, Polygon, Roi, RoiKind
     from ..io.geometry import world_from_index
 
-    in_report = {(lv.level, s.slice_index) for lv in report.levels.values() for s in lv.slices}
+    manual_in_report = {(lv.level, s.slice_index) for lv in report.levels.values() for s in lv.slices
+                        if s.origin == "manual"}
 
-    def replaced(r: Any) -> bool:  # an earlier automatic ROI, or an earlier copy of a ROI in this report
+    def replaced(r: Any) -> bool:  # an earlier automatic ROI, or an earlier copy of a manual ROI in this report
         if r.kind != RoiKind.TRABECULAR_HU:
             return False
-        return r.origin == Origin.AUTOMATIC or (r.level, r.measurements.get("slice_index")) in in_report
+        return r.origin == Origin.AUTOMATIC or (r.level, r.measurements.get("slice_index")) in manual_in_report
 
     case.rois = [r for r in case.rois if not replaced(r)]
     case.findings = [f for f in case.findings if not f.name.startswith("trabecular_hu") and f.name not in

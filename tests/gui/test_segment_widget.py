@@ -69,6 +69,13 @@ def test_shift_levels_renames_the_layer(make_napari_viewer, small_case) -> None:
     widget.shift_levels(+5)  # past S1: refused with a message, nothing changed
     assert "past S1" in widget.status.text()
     assert (viewer.layers["vertebrae"].data == 29).sum() == before
+    # the shift is one edit in the viewer's shared history: undo brings L4 back, the case records it
+    from napari_spine_mets._napari.session import session_of
+
+    session = session_of(viewer)
+    assert any("shift all levels up" in e.what for e in session.case.provenance.edits)
+    session.history.undo({"vertebrae": viewer.layers["vertebrae"].data})
+    assert (viewer.layers["vertebrae"].data == 28).sum() == before
 
 
 def test_missing_weights_give_a_message_not_a_traceback(make_napari_viewer, qtbot, small_case, tmp_path: Path) -> None:

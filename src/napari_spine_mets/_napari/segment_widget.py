@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 
 from ..display import DECISION_SUPPORT_NOTICE
 from .layers import METADATA_KEY, labels_layer_data
-from .workers import run_with_progress
+from .workers import run_in_process
 
 if TYPE_CHECKING:
     import napari
@@ -97,6 +97,10 @@ class SegmentWidget(QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh_images)
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self._refresh_images()
+        from ..offload import warm_up
+
+        # the worker process starts and imports torch now, so "Segment" starts at once
+        warm_up(("napari_spine_mets.segmentation.inference", "torch"))
 
     def _volume_layers(self) -> list[Any]:
         return [
@@ -128,8 +132,10 @@ class SegmentWidget(QWidget):
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
         self.status.setText("Segmenting…")
-        worker, self._cancel = run_with_progress(
-            lambda progress, cancel: segment_vertebrae(volume, device=device, weights_dir=weights_dir, progress=progress, cancel=cancel),
+        # In a separate process: the viewer stays fluid even while numpy/torch hold the GIL.
+        worker, self._cancel = run_in_process(
+            segment_vertebrae,
+            {"volume": volume, "device": device, "weights_dir": weights_dir},
             self._show_result,
             description="Segmenting vertebrae",
             on_progress=self._on_progress,
@@ -162,8 +168,8 @@ class SegmentWidget(QWidget):
             f"({prov['model']} {prov['model_version']}); anchor: {result.anchor}"
         )
         self.notes.setText("\n".join(result.notes))
-        for labels in (result.vertebrae, result.parts):
-            data, kwargs, _ = labels_layer_data(labels, opacity=0.4)
+        for labels in (result.vertebrae, result.parts):  # ids from the names: no pass over the array here
+            data, kwargs, _ = labels_layer_data(labels, opacity=0.4, present=sorted({0, *labels.names}))
             if labels.name in self.viewer.layers:
                 self.viewer.layers.remove(labels.name)
             self.viewer.add_labels(data, **kwargs)
@@ -203,23 +209,27 @@ class SegmentWidget(QWidget):
         self.table.resizeColumnsToContents()
 
     def shift_levels(self, steps: int) -> None:
-        """Rename every vertebra ``steps`` levels down (up when negative) in the labels layer."""
+        """Rename every vertebra ``steps`` levels down (up when negative), as one undoable edit."""
         from ..anatomy import LEVELS, label_of_level
-        from ..segmentation.labelling import shift_levels
+        from ..editing.errors import LabelEditError
+        from ..editing.label_edits import shift_all_levels
+        from .session import session_of
 
         if VERTEBRAE_LAYER not in self.viewer.layers or self.result is None:
             return
         layer = self.viewer.layers[VERTEBRAE_LAYER]
         labels = layer.metadata[METADATA_KEY]["labels"]
-        try:
-            shifted, names = shift_levels(layer.data, labels.names, steps)
-        except ValueError as exc:
+        try:  # in place, recorded in the viewer's one history (Undo in the Correct labels dock)
+            edit = shift_all_levels(layer.data, labels.names, steps, target=layer.name)
+        except LabelEditError as exc:
             self.status.setText(str(exc))
             return
-        layer.data = shifted
-        labels.array, labels.names = shifted, names
-        data, kwargs, _ = labels_layer_data(labels)
+        session = session_of(self.viewer)
+        session.history.push(edit)
+        labels.array, labels.names = layer.data, dict(edit.names_after)
+        _, kwargs, _ = labels_layer_data(labels, present=sorted({0, *labels.names}))
         layer.features = kwargs["features"]
+        layer.refresh()
         for record in self.result.vertebra_stats:
             level = record["level"]
             if level is not None:
@@ -228,7 +238,4 @@ class SegmentWidget(QWidget):
         self._fill_table()
         self.status.setText(f"All levels shifted {'down' if steps > 0 else 'up'} by {abs(steps)}.")
         log.info("levels shifted by %d", steps)
-        from .session import session_of
-
-        session_of(self.viewer).commit(f"all levels shifted {'down' if steps > 0 else 'up'} by {abs(steps)}",
-                                       topic="labels", target=VERTEBRAE_LAYER)
+        session.commit(edit.description, topic="labels", target=VERTEBRAE_LAYER)

@@ -80,6 +80,10 @@ class CaseSession:
         self.dirty = False
         self.user = _user_name()
         self.last_saved_to: Path | None = None
+        from ..editing.history import EditHistory
+
+        #: One undo/redo history of label edits for every dock of this viewer.
+        self.history = EditHistory()
         self._saving = False
         self._save_again = False
         #: Asked when napari closes with unsaved work: returns "save", "discard" or "cancel".
@@ -155,7 +159,7 @@ class CaseSession:
             self._save_again = True
             return None
         self.sync_from_layers()
-        case = _frozen_copy(self.case)
+        case = _records_copy(self.case)
         target = self.save_folder
         if not background:
             return self._write(case, target)
@@ -168,7 +172,9 @@ class CaseSession:
     def _write(self, case: Case, target: Path) -> Path:
         from ..case_store import save_case
 
-        return save_case(case, target)
+        # Label arrays are copied here, off the Qt thread: a stroke painted meanwhile may be
+        # saved half-way, and the next autosave (the case is dirty again) completes it.
+        return save_case(_arrays_copy(case), target)
 
     def _saved(self, path: Path) -> None:
         self._saving = False
@@ -293,19 +299,25 @@ def _labels_of_layer(layer: Any, original: LabelMap | None) -> LabelMap:
     return LabelMap(np.asarray(layer.data), affine, names=names, name=layer.name, source=source)
 
 
-def _frozen_copy(case: Case) -> Case:
-    """A copy whose label arrays and records the user cannot change while it is being written."""
+def _records_copy(case: Case) -> Case:
+    """A copy of the case whose records (lesions, ROIs, entries...) later edits do not change."""
     import copy
 
     frozen = copy.copy(case)
-    frozen.label_maps = {
-        name: LabelMap(np.array(lm.array, copy=True), lm.affine, names=dict(lm.names), name=lm.name, source=lm.source)
-        for name, lm in case.label_maps.items()
-    }
+    frozen.label_maps = dict(case.label_maps)
     frozen.volumes = dict(case.volumes)
     for attr in ("lesions", "rois", "clinical", "findings", "provenance"):
         setattr(frozen, attr, copy.deepcopy(getattr(case, attr)))
     return frozen
+
+
+def _arrays_copy(case: Case) -> Case:
+    """The same case with private copies of the label arrays (the user keeps painting the originals)."""
+    case.label_maps = {
+        name: LabelMap(np.array(lm.array, copy=True), lm.affine, names=dict(lm.names), name=lm.name, source=lm.source)
+        for name, lm in case.label_maps.items()
+    }
+    return case
 
 
 def _user_name() -> str:

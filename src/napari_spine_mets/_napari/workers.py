@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from ..errors import SpineMetsError
 
-__all__ = ["run_in_background"]
+__all__ = ["run_in_background", "run_with_progress", "run_in_process"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,3 +84,26 @@ def run_with_progress(
     )
     worker._spine_mets_bridge = bridge  # keep the bridge alive as long as the worker
     return worker, stop.set
+
+
+def run_in_process(
+    function: Callable[..., T],
+    kwargs: dict[str, Any],
+    on_done: Callable[[T], Any],
+    *,
+    description: str,
+    on_progress: Callable[[float, str], Any],
+    on_error: Callable[[str], Any] | None = None,
+) -> tuple[Any, Callable[[], None]]:
+    """Like :func:`run_with_progress`, with the work in a separate process (:mod:`..offload`).
+
+    For the heaviest steps (segmentation): numpy and torch hold the interpreter lock for
+    long stretches, which a thread cannot hide from the Qt loop; a process can.
+    ``function`` must be importable at module level; it gets ``**kwargs, progress, cancel``.
+    """
+    from ..offload import Offloaded
+
+    def work(progress: Callable[[float, str], None], cancel: Callable[[], bool]) -> T:
+        return Offloaded(function, kwargs, progress).result(stop=cancel)
+
+    return run_with_progress(work, on_done, description=description, on_progress=on_progress, on_error=on_error)

@@ -1,0 +1,53 @@
+"""Heavy work in a child process: results, progress, cancellation and errors come back."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from napari_spine_mets import offload
+from napari_spine_mets.errors import InputError
+
+
+def sum_with_progress(array: np.ndarray, steps: int, progress: Callable, cancel: Callable) -> tuple[float, int]:
+    for i in range(steps):
+        if cancel():
+            raise InputError(None, f"cancelled at step {i}")
+        progress((i + 1) / steps, f"step {i + 1}")
+        time.sleep(0.02)
+    return float(array.sum()), os.getpid()
+
+
+def fails(progress: Callable, cancel: Callable) -> None:
+    raise InputError("/data/scan.nii", "not a CT")
+
+
+def crashes(progress: Callable, cancel: Callable) -> None:
+    raise ZeroDivisionError("a bug")
+
+
+def test_result_and_progress_come_back_from_another_process() -> None:
+    seen: list[tuple[float, str]] = []
+    total, pid = offload.call(sum_with_progress, progress=lambda f, m: seen.append((f, m)),
+                              array=np.arange(10.0), steps=5)
+    assert total == 45.0 and pid != os.getpid()
+    assert [m for _, m in seen] == [f"step {i}" for i in range(1, 6)] and seen[-1][0] == 1.0
+    # the child is kept for the next call (the model stays loaded)
+    assert offload.call(sum_with_progress, array=np.ones(3), steps=1)[1] == pid
+
+
+def test_cancel_stops_the_work_and_errors_keep_their_message() -> None:
+    job = offload.Offloaded(sum_with_progress, {"array": np.ones(2), "steps": 500})
+    started = time.perf_counter()
+    with pytest.raises(offload.OffloadedError, match="cancelled at step"):
+        job.result(stop=lambda: time.perf_counter() - started > 0.3)
+    assert time.perf_counter() - started < 8
+    with pytest.raises(offload.OffloadedError, match=r"/data/scan.nii: not a CT"):
+        offload.call(fails)
+    with pytest.raises(offload.OffloadedBug, match="ZeroDivisionError"):
+        offload.call(crashes)
+    assert offload.call(sum_with_progress, array=np.ones(4), steps=1)[0] == 4.0  # still serving

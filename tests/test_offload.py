@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from napari_spine_mets import offload
-from napari_spine_mets.errors import InputError
+from napari_spine_mets.errors import InputError, OperationCancelled
 
 
 def sum_with_progress(array: np.ndarray, steps: int, progress: Callable, cancel: Callable) -> tuple[float, int]:
     for i in range(steps):
         if cancel():
-            raise InputError(None, f"cancelled at step {i}")
+            raise OperationCancelled(f"cancelled at step {i}")
         progress((i + 1) / steps, f"step {i + 1}")
         time.sleep(0.02)
     return float(array.sum()), os.getpid()
@@ -43,7 +43,7 @@ def test_result_and_progress_come_back_from_another_process() -> None:
 def test_cancel_stops_the_work_and_errors_keep_their_message() -> None:
     job = offload.Offloaded(sum_with_progress, {"array": np.ones(2), "steps": 500})
     started = time.perf_counter()
-    with pytest.raises(offload.OffloadedError, match="cancelled at step"):
+    with pytest.raises(offload.OffloadedCancelled, match="cancelled at step"):
         job.result(stop=lambda: time.perf_counter() - started > 0.3)
     assert time.perf_counter() - started < 8
     with pytest.raises(offload.OffloadedError, match=r"/data/scan.nii: not a CT"):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "SpineMetsError",
+    "OperationCancelled",
     "InputError",
     "NoImageDataError",
     "NotDicomError",
@@ -27,6 +28,10 @@ __all__ = [
 
 class SpineMetsError(Exception):
     """Base class of every error the project raises on purpose."""
+
+
+class OperationCancelled(SpineMetsError):
+    """The user cancelled a long step: not a failure, and nothing was changed."""
 
 
 class InputError(SpineMetsError):

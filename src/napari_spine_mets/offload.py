@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpineMetsError
+from .errors import OperationCancelled, SpineMetsError
 
-__all__ = ["Offloaded", "OffloadedError", "OffloadedBug", "call", "warm_up", "shutdown"]
+__all__ = ["Offloaded", "OffloadedError", "OffloadedCancelled", "OffloadedBug", "call", "warm_up", "shutdown"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ Progress = Callable[[float, str], None]
 
 class OffloadedError(SpineMetsError):
     """A project error raised in the child process; the message is the child's."""
+
+
+class OffloadedCancelled(OffloadedError, OperationCancelled):
+    """The function in the child process stopped because the user cancelled."""
 
 
 class OffloadedBug(RuntimeError):
@@ -54,6 +58,8 @@ def _serve(tasks: Any, events: Any, cancelled: Any) -> None:
 
         try:
             result = function(**kwargs, progress=progress, cancel=cancelled.is_set)
+        except OperationCancelled as exc:
+            events.put(("cancelled", type(exc).__name__, str(exc)))
         except SpineMetsError as exc:
             events.put(("error", type(exc).__name__, str(exc)))
         except MemoryError:
@@ -133,6 +139,8 @@ class Offloaded:
                     self._progress(event[1], event[2])
                 elif kind == "result":
                     return event[1]
+                elif kind == "cancelled":
+                    raise OffloadedCancelled(event[2])
                 elif kind == "error":
                     if event[1] == "MemoryError":
                         raise MemoryError(event[2])

@@ -28,9 +28,16 @@ def run_in_background(
 ) -> Any:
     """Run ``function`` off the Qt thread; ``on_done(result)`` runs back on it."""
     from napari.qt.threading import create_worker
-    from napari.utils.notifications import show_error
+    from napari.utils.notifications import show_error, show_info
+
+    from ..errors import OperationCancelled
 
     def _errored(exc: Exception) -> None:
+        if isinstance(exc, OperationCancelled):  # the user's choice, not a failure
+            show_info(str(exc))
+            if on_error is not None:
+                on_error(str(exc))
+            return
         if isinstance(exc, SpineMetsError):
             message = str(exc)
         elif isinstance(exc, MemoryError):

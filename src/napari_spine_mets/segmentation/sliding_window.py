@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..errors import SpineMetsError
+from ..errors import OperationCancelled, SpineMetsError
 
 __all__ = ["InferenceCancelled", "patch_starts", "gaussian_weight", "sliding_window_predict"]
 
 
-class InferenceCancelled(SpineMetsError):
+class InferenceCancelled(OperationCancelled):
     """The user cancelled; nothing was written anywhere."""
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..errors import OperationCancelled, SpineMetsError
+from ..errors import OperationCancelled
 
 __all__ = ["InferenceCancelled", "patch_starts", "gaussian_weight", "sliding_window_predict"]
 

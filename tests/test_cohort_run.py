@@ -99,6 +99,11 @@ def test_each_study_has_a_case_folder_with_provenance(cohort_run) -> None:
     assert steps["radiomics"]["pipeline_settings_sha256"] == fast_settings().settings_hash()
     assert case.clinical.age_years == 52 and case.clinical.extras["centre"] == "B"
     assert "radiomics_rois" in case.label_maps
+    # lesion records (as the Lesions dock keeps them) and every score the entries allow, for the report
+    assert len(case.lesions) == steps["lesions"]["count"] and all(les.level for les in case.lesions)
+    findings = {f.name for f in case.findings}
+    assert "trabecular_hu" in findings and any("tokuhashi" in name.lower() for name in findings)
+    assert (cohort_run["out"] / "studies" / "study02" / "report" / "report.pdf").is_file()
 
 
 def test_rerun_resumes_without_recomputing(cohort_run) -> None:

@@ -143,6 +143,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "napari_spine_mets.cohort.cli",
     "napari_spine_mets.dicomio.cli",
     "napari_spine_mets.detection.cli",
+    "napari_spine_mets.report.cli",
 )
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 PLUGIN = "napari-spine-mets"
 SAMPLE = "synthetic_spine_ct"
-DOCKS = ("Case", "Segment", "Bone HU")
+#: The workflow, in order: one tab each in the right dock area (the first is shown).
+DOCKS = ("Case", "Segment", "Lesions", "Measure", "Scores", "Report", "Correct labels", "Overlays")
 
 
 def open_viewer(path: Path | None = None, *, show: bool = True):  # -> napari.Viewer
@@ -26,8 +27,12 @@ def open_viewer(path: Path | None = None, *, show: bool = True):  # -> napari.Vi
         viewer.open_sample(PLUGIN, SAMPLE)
     else:
         viewer.open(str(path), plugin=PLUGIN)
-    for dock in DOCKS:
-        viewer.window.add_plugin_dock_widget(PLUGIN, dock)
+    docks = [viewer.window.add_plugin_dock_widget(PLUGIN, dock, tabify=i > 0)[0] for i, dock in enumerate(DOCKS)]
+    from qtpy.QtCore import Qt, QTimer
+
+    window = viewer.window._qt_window
+    window.resizeDocks(docks, [520] * len(docks), Qt.Orientation.Horizontal)  # the image keeps most of the width
+    QTimer.singleShot(0, docks[0].raise_)  # start at the first step, once the tabs exist
     images = [layer for layer in viewer.layers if layer._type_string == "image"]
     if images:
         viewer.layers.selection.active = images[0]
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         from qtpy.QtWidgets import QApplication
 
-        for _ in range(20):
+        for _ in range(40):
             QApplication.processEvents()
         args.screenshot.parent.mkdir(parents=True, exist_ok=True)
         viewer.screenshot(str(args.screenshot), canvas_only=False)

@@ -97,7 +97,9 @@ def run_study(study: Study, out_dir: str | PathLike[str], settings: PipelineSett
                        device=state.device or settings.device)
         out_dir.mkdir(parents=True, exist_ok=True)
         clear_marker(out_dir)
-        _save_case(state, out_dir, digest)
+        case = _save_case(state, out_dir, digest)
+        if settings.write_report:
+            _write_report(case, out_dir, state)
         write_done(out_dir, study, digest, state.rows, {"steps": sorted(state.steps)})
     except Exception as exc:
         exc.add_note(f"study {study.study_id}, step {step_name}")
@@ -129,7 +131,7 @@ def _set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def _save_case(state: _steps.StudyState, out_dir: Path, digest: str) -> None:
+def _save_case(state: _steps.StudyState, out_dir: Path, digest: str) -> Any:
     """The case folder: images, labels, ROIs, findings, clinical entries and each step's provenance."""
     from ..case import Case
     from ..case_parts import Origin, Roi, RoiKind
@@ -142,7 +144,11 @@ def _save_case(state: _steps.StudyState, out_dir: Path, digest: str) -> None:
     case.set_label_map("vertebrae", state.vertebrae, "CT")
     if state.parts is not None:
         case.set_label_map("parts", state.parts, "CT")
-    if state.lesions is not None:
+    if state.lesion_report is not None:  # lesion records, fractures and provenance, as the Lesions dock keeps them
+        from ..detection.record import record_lesions_in_case
+
+        record_lesions_in_case(case, state.lesion_report, state.volume)
+    elif state.lesions is not None:
         case.set_label_map("lesions", state.lesions, "CT")
     case.clinical = _clinical_entries(state.study.clinical)
     record_hu_in_case(case, state.hu_report, state.volume)
@@ -167,8 +173,24 @@ def _save_case(state: _steps.StudyState, out_dir: Path, digest: str) -> None:
             continue
         case.record_step(name, model=f"napari_spine_mets.cohort {__version__}",
                          parameters={**params, "pipeline_settings_sha256": digest})
+    from ..scores.from_case import record_scores_in_case
+
+    record_scores_in_case(case)  # every score the entries and images allow, as the Scores dock computes them
     case.notes = "; ".join(state.notes)
     save_case(case, out_dir, overwrite=False)
+    return case
+
+
+def _write_report(case: Any, out_dir: Path, state: _steps.StudyState) -> None:
+    """The per-study report (PDF + HTML, de-identified) in ``out_dir/report``; a failure is a note, not a lost study."""
+    from ..errors import SpineMetsError
+    from ..report import write_report
+
+    try:
+        write_report(case, out_dir / "report", formats=("pdf", "html"))
+    except (SpineMetsError, OSError, ValueError) as exc:
+        log.warning("study %s: report not written: %s", state.study.study_id, exc)
+        state.notes.append(f"report not written: {exc}")
 
 
 def _clinical_entries(values: dict[str, Any]) -> Any:

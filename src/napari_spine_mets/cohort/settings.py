@@ -53,6 +53,8 @@ class PipelineSettings:
     #: Torch CPU threads per study. Not hashed; fixed (not the machine's count) so that
     #: results do not depend on how many workers share a machine.
     torch_threads: int = 1
+    #: Write the per-study report (report/report.pdf and .html) into each case folder. Not hashed.
+    write_report: bool = True
 
     def __post_init__(self) -> None:
         from ..radiomics.settings import RadiomicsSettings
@@ -94,4 +96,4 @@ class PipelineSettings:
 
     def to_json(self) -> dict[str, Any]:
         return {**self.value_dict(), "device": self.device, "torch_threads": self.torch_threads,
-                "settings_sha256": self.settings_hash()}
+                "write_report": self.write_report, "settings_sha256": self.settings_hash()}

@@ -34,6 +34,8 @@ class StudyState:
     vertebrae: Any = None
     parts: Any = None
     lesions: Any = None
+    #: The detector's full report when lesions were detected (records, fractures, evidence).
+    lesion_report: Any = None
     label_source: str = ""
     lesion_source: str = ""
     hu_report: Any = None
@@ -133,6 +135,7 @@ def lesion_labels(state: StudyState) -> None:
             why = f"automatic lesion detection not possible: {exc}"
         else:
             state.lesions = report.labels
+            state.lesion_report = report
             state.lesion_source = "detected"
             state.steps["lesions"] = {"source": "detected", "count": len(report.lesions)}
             return

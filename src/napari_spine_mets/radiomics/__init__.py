@@ -1,4 +1,4 @@
-"""Radiomics features with pyradiomics' names and values, computed with torch (GPU when present).
+"""Radiomics features with pyradiomics' names and values: numpy voxel work, torch float64 formulas (GPU when present).
 
 Import is light: numpy only; torch, SciPy and SimpleITK load when features are computed.
 """

@@ -7,8 +7,6 @@ population variance; Kurtosis is pyradiomics' (not excess) unless ``ibsi_excess_
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import numpy as np
 
 from .settings import RadiomicsSettings
@@ -25,27 +23,29 @@ FEATURES = (
 EPS = float(np.spacing(1))
 
 
-def firstorder_features(values: Any, levels: Any, spacing: tuple[float, float, float], settings: RadiomicsSettings, wanted: set[str]) -> dict[str, Any]:
-    """Features of the ROI intensities ``values`` (float64 tensor) and their gray levels ``levels``."""
-    import torch
+def firstorder_features(values: np.ndarray, counts: np.ndarray, spacing: tuple[float, float, float], settings: RadiomicsSettings, wanted: set[str]) -> dict[str, float]:
+    """Features of the ROI intensities ``values`` and their gray-level histogram ``counts``.
 
-    x = values
-    n = x.numel()
-    out: dict[str, Any] = {}
+    numpy on the CPU, with pyradiomics' operations (mean, percentile): these are per-voxel
+    reductions, which the reference computes with numpy too.
+    """
+    x = values.astype(np.float64)
+    n = x.size
+    out: dict[str, float] = {}
     mean = x.mean()
     dev = x - mean
-    m2 = (dev**2).mean()
+    dev2 = dev * dev  # products, not numpy's power (which calls pow() for exponents other than 2)
+    m2 = dev2.mean()
     shifted = x + settings.voxel_array_shift
-    energy = (shifted**2).sum()
-    q = torch.quantile(x, torch.tensor([0.10, 0.25, 0.50, 0.75, 0.90], dtype=x.dtype, device=x.device))
-    counts = torch.bincount(levels)
-    p = counts[counts > 0].to(x.dtype) / n
+    energy = (shifted * shifted).sum()
+    q10, q25, q50, q75, q90 = np.percentile(x, [10, 25, 50, 75, 90])
+    p = counts[counts > 0] / n
     if "Energy" in wanted:
         out["Energy"] = energy
     if "TotalEnergy" in wanted:
         out["TotalEnergy"] = energy * (spacing[0] * spacing[1] * spacing[2])
     if "Entropy" in wanted:
-        out["Entropy"] = -(p * torch.log2(p + EPS)).sum()
+        out["Entropy"] = -(p * np.log2(p + EPS)).sum()
     if "Uniformity" in wanted:
         out["Uniformity"] = (p**2).sum()
     if "Minimum" in wanted:
@@ -55,31 +55,30 @@ def firstorder_features(values: Any, levels: Any, spacing: tuple[float, float, f
     if "Range" in wanted:
         out["Range"] = x.max() - x.min()
     if "10Percentile" in wanted:
-        out["10Percentile"] = q[0]
+        out["10Percentile"] = q10
     if "90Percentile" in wanted:
-        out["90Percentile"] = q[4]
+        out["90Percentile"] = q90
     if "InterquartileRange" in wanted:
-        out["InterquartileRange"] = q[3] - q[1]
+        out["InterquartileRange"] = q75 - q25
     if "Median" in wanted:
-        out["Median"] = q[2]
+        out["Median"] = q50
     if "Mean" in wanted:
         out["Mean"] = mean
     if "MeanAbsoluteDeviation" in wanted:
-        out["MeanAbsoluteDeviation"] = dev.abs().mean()
+        out["MeanAbsoluteDeviation"] = np.abs(dev).mean()
     if "RobustMeanAbsoluteDeviation" in wanted:
-        inner = x[(x >= q[0]) & (x <= q[4])]
-        out["RobustMeanAbsoluteDeviation"] = (inner - inner.mean()).abs().mean()
+        inner = x[(x >= q10) & (x <= q90)]
+        out["RobustMeanAbsoluteDeviation"] = np.abs(inner - inner.mean()).mean()
     if "RootMeanSquared" in wanted:
-        out["RootMeanSquared"] = torch.sqrt(energy / n)
+        out["RootMeanSquared"] = np.sqrt(energy / n)
     if "Variance" in wanted:
         out["Variance"] = m2
     if "Skewness" in wanted or "Kurtosis" in wanted:
         # pyradiomics: a constant ROI (m2 == 0) gives 0 for both, never NaN.
-        flat = bool(m2 == 0)
-        denom = torch.where(m2 == 0, torch.ones_like(m2), m2)
+        flat = m2 == 0
         if "Skewness" in wanted:
-            out["Skewness"] = torch.zeros_like(m2) if flat else (dev**3).mean() / denom**1.5
+            out["Skewness"] = 0.0 if flat else (dev2 * dev).mean() / m2**1.5
         if "Kurtosis" in wanted:
-            kurt = torch.zeros_like(m2) if flat else (dev**4).mean() / denom**2
+            kurt = 0.0 if flat else (dev2 * dev2).mean() / m2**2
             out["Kurtosis"] = kurt - 3.0 if settings.ibsi_excess_kurtosis and not flat else kurt
-    return out
+    return {k: float(v) for k, v in out.items()}

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .settings import RadiomicsSettings
-from .texture import directions, neighbour_pairs
+from .plan import RoiPlan
+from .texture import directions
 
 __all__ = ["FEATURES", "glcm_matrix", "glcm_features"]
 
@@ -29,23 +30,29 @@ FEATURES = (
 EPS = float(np.spacing(1))
 
 
-def glcm_matrix(q: Any, ng: int, settings: RadiomicsSettings, spacing: tuple[float, float, float]) -> Any:
-    """Normalised GLCM, shape (angles, Ng', Ng') over the gray levels present in the ROI."""
+def glcm_matrix(q: np.ndarray, nbq: np.ndarray, plan: RoiPlan, settings: RadiomicsSettings, spacing: tuple[float, float, float], device: Any) -> tuple[Any, Any]:
+    """Normalised GLCM (angles, Ng', Ng') over the gray levels present, and those levels (Ng',).
+
+    ``q`` holds the gray level (1..Ng) of each ROI voxel and ``nbq`` its neighbours' (0 =
+    outside; columns as ``plan.nb``): counting every (voxel, direction) pair is one
+    ``bincount``, whose level-0 row and column (pairs leaving the ROI) are then dropped.
+    The matrix goes to ``device`` as float64.
+    """
     import torch
 
-    steps = directions(tuple(q.shape), settings.distances)
-    mats = []
-    for step in steps:
-        a, b = neighbour_pairs(q, step)
-        ok = (a > 0) & (b > 0)
-        idx = (a[ok] - 1) * ng + (b[ok] - 1)
-        mats.append(torch.bincount(idx, minlength=ng * ng).reshape(ng, ng))
-    p = torch.stack(mats).to(torch.float64)
-    present = torch.bincount(q[q > 0], minlength=ng + 1)[1:] > 0
-    p = p[:, present][:, :, present]
+    n_a = plan.glcm_angles
+    ng1 = int(q.max()) + 1
+    code = (q.astype(np.int64) * ng1)[:, None] + nbq[:, :n_a] + (np.arange(n_a, dtype=np.int64) * ng1 * ng1)[None, :]
+    counts = np.bincount(code.ravel(), minlength=n_a * ng1 * ng1).reshape(n_a, ng1, ng1)
+    present = np.bincount(q, minlength=ng1) > 0
+    present[0] = False
+    levels = np.flatnonzero(present)
+    counts = counts[:, levels][:, :, levels]
+    p = torch.as_tensor(counts, device=device).to(torch.float64)
     if settings.symmetrical_glcm:
         p = p + p.transpose(1, 2)
     if settings.weighting_norm is not None:
+        steps = directions(plan.shape, settings.distances)
         w = torch.tensor([_weight(s, spacing, settings.weighting_norm) for s in steps], dtype=p.dtype, device=p.device)
         p = (p * w[:, None, None]).sum(0, keepdim=True)
     sums = p.sum((1, 2))
@@ -53,7 +60,7 @@ def glcm_matrix(q: Any, ng: int, settings: RadiomicsSettings, spacing: tuple[flo
         keep = sums > 0
         p, sums = p[keep], sums[keep]
     sums = torch.where(sums == 0, torch.full_like(sums, float("nan")), sums)
-    return p / sums[:, None, None]
+    return p / sums[:, None, None], torch.as_tensor(levels, device=device)
 
 
 def _weight(step: tuple[int, int, int], spacing: tuple[float, float, float], norm: str) -> float:
@@ -68,94 +75,113 @@ def _weight(step: tuple[int, int, int], spacing: tuple[float, float, float], nor
 
 
 def glcm_features(p: Any, levels: Any, ng: int, settings: RadiomicsSettings, wanted: set[str]) -> dict[str, Any]:
-    """Features from the normalised matrix ``p`` (A, n, n) and the present gray levels ``levels`` (n,)."""
+    """Features from the normalised matrix ``p`` (A, n, n) and the present gray levels ``levels`` (n,).
+
+    Each feature is first a value per angle; all are averaged over the angles (ignoring
+    NaN, as pyradiomics) in one ``nanmean`` at the end. Shared terms (marginals, the
+    centred sums, log2 of p and of px*py) are computed once, powers as products.
+    """
     import torch
 
     dt, dev = p.dtype, p.device
     g = levels.to(dt)
-    i = g[None, :, None]
-    j = g[None, None, :]
     n_a = p.shape[0]
+    flat = p.reshape(n_a, -1)
     px = p.sum(2)  # (A, n)
     py = p.sum(1)
-    ux = (px * g).sum(1)  # (A,)
-    uy = (py * g).sum(1)
+    ux = px @ g  # (A,)
+    uy = py @ g
     # p_{x+y}(k), k = 2..2Ng and p_{x-y}(k), k = 0..Ng-1 over actual gray values
     isum = (g[:, None] + g[None, :]).to(torch.int64) - 2
     idif = (g[:, None] - g[None, :]).abs().to(torch.int64)
-    pxy_add = torch.zeros(n_a, 2 * ng - 1, dtype=dt, device=dev).index_add_(1, isum.reshape(-1), p.reshape(n_a, -1))
-    pxy_sub = torch.zeros(n_a, ng, dtype=dt, device=dev).index_add_(1, idif.reshape(-1), p.reshape(n_a, -1))
+    pxy_add = torch.zeros(n_a, 2 * ng - 1, dtype=dt, device=dev).index_add_(1, isum.reshape(-1), flat)
+    pxy_sub = torch.zeros(n_a, ng, dtype=dt, device=dev).index_add_(1, idif.reshape(-1), flat)
     k_add = torch.arange(2, 2 * ng + 1, dtype=dt, device=dev)
     k_sub = torch.arange(0, ng, dtype=dt, device=dev)
-    hxy = -(p * torch.log2(p + EPS)).sum((1, 2))
-    uxc = ux[:, None, None]
-    uyc = uy[:, None, None]
-    out: dict[str, Any] = {}
+    di = g[None, :] - ux[:, None]  # (A, n): i - ux
+    dj = g[None, :] - uy[:, None]
+    hxy = -(flat * torch.log2(flat + EPS)).sum(1)
+    per_angle: dict[str, Any] = {}
 
-    def mean(v: Any) -> Any:
-        return torch.nanmean(v, 0)
+    def psum(weight: Any) -> Any:
+        """sum_ij p(i, j) w(i, j) per angle, ``weight`` (n, n) or (A, n, n)."""
+        return (p * weight).sum((1, 2))
 
     if "Autocorrelation" in wanted:
-        out["Autocorrelation"] = mean((p * i * j).sum((1, 2)))
+        per_angle["Autocorrelation"] = psum(g[:, None] * g[None, :])
+    if wanted & {"ClusterProminence", "ClusterShade", "ClusterTendency"}:
+        base = di[:, :, None] + dj[:, None, :]  # i + j - ux - uy
+        b2 = base * base
+        if "ClusterTendency" in wanted:
+            per_angle["ClusterTendency"] = psum(b2)
+        if "ClusterShade" in wanted:
+            per_angle["ClusterShade"] = psum(b2 * base)
+        if "ClusterProminence" in wanted:
+            per_angle["ClusterProminence"] = psum(b2 * b2)
+    if "Contrast" in wanted:
+        d = g[:, None] - g[None, :]
+        per_angle["Contrast"] = psum(d * d)
+    sum_squares = (px * di * di).sum(1)
+    if "Correlation" in wanted:
+        sigx = sum_squares**0.5
+        sigy = (py * dj * dj).sum(1) ** 0.5
+        corm = (p * di[:, :, None] * dj[:, None, :]).sum((1, 2))
+        corr = corm / (sigx * sigy + EPS)
+        per_angle["Correlation"] = torch.where(sigx * sigy == 0, torch.ones_like(corr), corr)
+    diffavg = pxy_sub @ k_sub
+    if "DifferenceAverage" in wanted:
+        per_angle["DifferenceAverage"] = diffavg
+    if "DifferenceEntropy" in wanted:
+        per_angle["DifferenceEntropy"] = -(pxy_sub * torch.log2(pxy_sub + EPS)).sum(1)
+    if "DifferenceVariance" in wanted:
+        dk = k_sub[None, :] - diffavg[:, None]
+        per_angle["DifferenceVariance"] = (pxy_sub * dk * dk).sum(1)
+    if "JointEnergy" in wanted:
+        per_angle["JointEnergy"] = (flat * flat).sum(1)
+    if "JointEntropy" in wanted:
+        per_angle["JointEntropy"] = hxy
+    if wanted & {"Imc1", "Imc2"}:
+        pxpy = px[:, :, None] * py[:, None, :]
+        log_pxpy = torch.log2(pxpy + EPS)
+        if "Imc1" in wanted:
+            hx = -(px * torch.log2(px + EPS)).sum(1)
+            hy = -(py * torch.log2(py + EPS)).sum(1)
+            hxy1 = -(p * log_pxpy).sum((1, 2))
+            div = torch.fmax(hx, hy)
+            per_angle["Imc1"] = torch.where(div != 0, (hxy - hxy1) / torch.where(div != 0, div, torch.ones_like(div)), torch.zeros_like(div))
+        if "Imc2" in wanted:
+            hxy2 = -(pxpy * log_pxpy).sum((1, 2))
+            imc2 = (1 - torch.exp(-2 * (hxy2 - hxy))) ** 0.5
+            per_angle["Imc2"] = torch.where(hxy2 == hxy, torch.zeros_like(imc2), imc2)
+    k2 = k_sub * k_sub
+    if "Idm" in wanted:
+        per_angle["Idm"] = pxy_sub @ (1 / (1 + k2))
+    if "Idmn" in wanted:
+        per_angle["Idmn"] = pxy_sub @ (1 / (1 + k2 / ng**2))
+    if "Id" in wanted:
+        per_angle["Id"] = pxy_sub @ (1 / (1 + k_sub))
+    if "Idn" in wanted:
+        per_angle["Idn"] = pxy_sub @ (1 / (1 + k_sub / ng))
+    if "InverseVariance" in wanted:
+        per_angle["InverseVariance"] = pxy_sub[:, 1:] @ (1 / k2[1:])
+    if "MaximumProbability" in wanted:
+        per_angle["MaximumProbability"] = flat.amax(1)
+    if "SumAverage" in wanted:
+        per_angle["SumAverage"] = pxy_add @ k_add
+    if "SumEntropy" in wanted:
+        per_angle["SumEntropy"] = -(pxy_add * torch.log2(pxy_add + EPS)).sum(1)
+    if "SumSquares" in wanted:
+        per_angle["SumSquares"] = sum_squares
+    out: dict[str, Any] = {}
+    if per_angle:
+        names = list(per_angle)
+        means = torch.nanmean(torch.stack([per_angle[k] for k in names]), 1)
+        out = dict(zip(names, means))
     if "JointAverage" in wanted:
         out["JointAverage"] = ux.mean()
-    for name, power in (("ClusterProminence", 4), ("ClusterShade", 3), ("ClusterTendency", 2)):
-        if name in wanted:
-            out[name] = mean((p * (i + j - uxc - uyc) ** power).sum((1, 2)))
-    if "Contrast" in wanted:
-        out["Contrast"] = mean((p * (i - j) ** 2).sum((1, 2)))
-    if "Correlation" in wanted:
-        sigx = (p * (i - uxc) ** 2).sum((1, 2)) ** 0.5
-        sigy = (p * (j - uyc) ** 2).sum((1, 2)) ** 0.5
-        corm = (p * (i - uxc) * (j - uyc)).sum((1, 2))
-        corr = corm / (sigx * sigy + EPS)
-        corr = torch.where(sigx * sigy == 0, torch.ones_like(corr), corr)
-        out["Correlation"] = mean(corr)
-    diffavg = (k_sub * pxy_sub).sum(1)
-    if "DifferenceAverage" in wanted:
-        out["DifferenceAverage"] = mean(diffavg)
-    if "DifferenceEntropy" in wanted:
-        out["DifferenceEntropy"] = mean(-(pxy_sub * torch.log2(pxy_sub + EPS)).sum(1))
-    if "DifferenceVariance" in wanted:
-        out["DifferenceVariance"] = mean((pxy_sub * (k_sub - diffavg[:, None]) ** 2).sum(1))
-    if "JointEnergy" in wanted:
-        out["JointEnergy"] = mean((p**2).sum((1, 2)))
-    if "JointEntropy" in wanted:
-        out["JointEntropy"] = mean(hxy)
-    if "Imc1" in wanted:
-        hx = -(px * torch.log2(px + EPS)).sum(1)
-        hy = -(py * torch.log2(py + EPS)).sum(1)
-        hxy1 = -(p * torch.log2(px[:, :, None] * py[:, None, :] + EPS)).sum((1, 2))
-        div = torch.fmax(hx, hy)
-        imc1 = torch.where(div != 0, (hxy - hxy1) / torch.where(div != 0, div, torch.ones_like(div)), torch.zeros_like(div))
-        out["Imc1"] = mean(imc1)
-    if "Imc2" in wanted:
-        pxpy = px[:, :, None] * py[:, None, :]
-        hxy2 = -(pxpy * torch.log2(pxpy + EPS)).sum((1, 2))
-        imc2 = (1 - torch.exp(-2 * (hxy2 - hxy))) ** 0.5
-        imc2 = torch.where(hxy2 == hxy, torch.zeros_like(imc2), imc2)
-        out["Imc2"] = mean(imc2)
-    if "Idm" in wanted:
-        out["Idm"] = mean((pxy_sub / (1 + k_sub**2)).sum(1))
-    if "Idmn" in wanted:
-        out["Idmn"] = mean((pxy_sub / (1 + k_sub**2 / ng**2)).sum(1))
-    if "Id" in wanted:
-        out["Id"] = mean((pxy_sub / (1 + k_sub)).sum(1))
-    if "Idn" in wanted:
-        out["Idn"] = mean((pxy_sub / (1 + k_sub / ng)).sum(1))
-    if "InverseVariance" in wanted:
-        out["InverseVariance"] = mean((pxy_sub[:, 1:] / k_sub[1:] ** 2).sum(1))
-    if "MaximumProbability" in wanted:
-        out["MaximumProbability"] = mean(p.amax((1, 2)))
-    if "SumAverage" in wanted:
-        out["SumAverage"] = mean((k_add * pxy_add).sum(1))
-    if "SumEntropy" in wanted:
-        out["SumEntropy"] = mean(-(pxy_add * torch.log2(pxy_add + EPS)).sum(1))
-    if "SumSquares" in wanted:
-        out["SumSquares"] = mean((p * (i - uxc) ** 2).sum((1, 2)))
     if "MCC" in wanted:
         out["MCC"] = torch.tensor(_mcc(p, px, py), dtype=dt, device=dev)
-    return out
+    return {k: out[k] for k in FEATURES if k in out}
 
 
 def _mcc(p: Any, px: Any, py: Any) -> float:

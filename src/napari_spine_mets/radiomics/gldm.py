@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from .settings import RadiomicsSettings
 from .zones import zone_features
 
@@ -42,9 +44,11 @@ _NAMES = {
 }
 
 
-def gldm_features(gray: Any, nb: Any, settings: RadiomicsSettings, wanted: set[str]) -> dict[str, Any]:
-    """From each ROI voxel's gray level (N,) and its neighbours' (N, K) (see ``roi_neighbours``)."""
-    similar = (nb > 0) & ((nb - gray[:, None]).abs() <= settings.gldm_a)
-    dep = similar.sum(1) + 1
-    inner = zone_features(gray, dep, {_NAMES[w] for w in wanted if w in _NAMES})
+def gldm_features(gray: np.ndarray, nb: np.ndarray, same: np.ndarray, settings: RadiomicsSettings, wanted: set[str], device: Any) -> dict[str, Any]:
+    """From each ROI voxel's gray level (N,), its neighbours' (N, K, 0 = outside) and which equal it."""
+    if settings.gldm_a == 0:
+        dep = np.count_nonzero(same, axis=1) + 1
+    else:
+        dep = ((nb > 0) & (np.abs(nb - gray[:, None]) <= settings.gldm_a)).sum(1) + 1
+    inner = zone_features(gray, dep, {_NAMES[w] for w in wanted if w in _NAMES}, device)
     return {name: inner[_NAMES[name]] for name in wanted if name in _NAMES}

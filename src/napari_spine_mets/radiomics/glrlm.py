@@ -1,10 +1,10 @@
 """Gray Level Run Length Matrix features (pyradiomics ``glrlm``), one matrix per direction.
 
-Runs are found without loops over voxels: for each direction every ROI voxel gets a line
-key (its position moved back to the line's start) and a position along the line; sorting
-by (line, position) puts each line's voxels in order, and a run breaks where the line,
-the position step or the gray level changes. Matrices are kept sparse as
-(direction, gray level, run length, count) since zero entries add nothing to any feature.
+Runs are found without loops over voxels: the ROI plan (``plan.py``) lists, once per ROI,
+the voxels of every line of every direction in order and where a line starts or skips a
+voxel outside the ROI; an image type then only compares consecutive gray levels along
+that list, for all 13 directions in one pass. Matrices are dense over the gray levels and
+run lengths present (absent ones add nothing to any feature, as in pyradiomics).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from .settings import RadiomicsSettings
+from .plan import RoiPlan
 from .texture import directions
 
-__all__ = ["FEATURES", "run_table", "glrlm_features"]
+__all__ = ["FEATURES", "run_matrix", "glrlm_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,61 +31,38 @@ FEATURES = (
 EPS = float(np.spacing(1))
 
 
-def _runs_one_direction(coords: Any, gl: Any, step: tuple[int, int, int], shape: tuple[int, int, int]) -> tuple[Any, Any]:
-    """(gray level, length) of every run along ``step`` among the ROI voxels ``coords`` (N, 3)."""
+def run_matrix(q: np.ndarray, plan: RoiPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run counts (A, G, R) over the gray levels and run lengths present, with their values.
+
+    ``plan.run_order`` lists the ROI voxels line by line for each direction; a run breaks
+    where the plan says a line starts (or skips a voxel outside the ROI) or the level
+    changes. Each run is counted at its first voxel, all 13 directions in one ``bincount``.
+    """
+    present = np.bincount(q) > 0
+    gv = np.flatnonzero(present)
+    lq = (np.cumsum(present, dtype=np.int32) - 1).take(q)  # index among the levels present
+    g = lq.take(plan.run_order)
+    brk = plan.run_first.copy()
+    np.not_equal(g[1:], g[:-1], out=brk[1:], where=~brk[1:])
+    starts = np.flatnonzero(brk)
+    lengths = np.diff(starts, append=len(g))
+    ng, nr = len(gv), int(lengths.max()) + 1
+    code = (plan.run_angle.take(starts) * ng + g.take(starts)) * nr + lengths  # int64, as run_angle
+    p = np.bincount(code, minlength=plan.run_angles * ng * nr).reshape(plan.run_angles, ng, nr)
+    rv = np.flatnonzero(p.any((0, 1)))
+    return p[:, :, rv], gv, rv
+
+
+def glrlm_features(q: np.ndarray, plan: RoiPlan, settings: RadiomicsSettings, spacing: tuple[float, float, float], wanted: set[str], device: Any) -> dict[str, Any]:
+    """Features of the run-length matrices of the ROI gray levels ``q`` (N,) laid out by ``plan``."""
     import torch
 
-    s = torch.tensor(step, device=coords.device)
-    axis = int(np.flatnonzero(np.array(step))[0])
-    t = coords[:, axis] * s[axis]  # position along the line, increasing in the step's sense
-    origin = coords - t[:, None] * s[None, :]  # the line's point at t = 0 (may be negative)
-    span = max(shape) * 2 + 1
-    off = max(shape)
-    key = ((origin[:, 0] + off) * span + (origin[:, 1] + off)) * span + (origin[:, 2] + off)
-    order = torch.argsort(key * (2 * span) + (t + span))
-    key, t, g = key[order], t[order], gl[order]
-    brk = torch.ones_like(key, dtype=torch.bool)
-    brk[1:] = (key[1:] != key[:-1]) | (t[1:] != t[:-1] + 1) | (g[1:] != g[:-1])
-    run_id = torch.cumsum(brk.to(torch.int64), 0) - 1
-    lengths = torch.bincount(run_id)
-    return g[brk], lengths
-
-
-def run_table(q: Any, settings: RadiomicsSettings) -> tuple[Any, Any, Any, int]:
-    """Sparse GLRLM: (angle index, gray level, run length) per run, and the number of angles."""
-    import torch
-
-    shape = tuple(q.shape)
-    coords = torch.nonzero(q > 0)
-    gl = q[q > 0]  # same (C) order as nonzero
-    steps = directions(shape, [1])
-    angles, grays, lens = [], [], []
-    for a, step in enumerate(steps):
-        g, ln = _runs_one_direction(coords, gl, step, shape)
-        angles.append(torch.full_like(g, a))
-        grays.append(g)
-        lens.append(ln)
-    return torch.cat(angles), torch.cat(grays), torch.cat(lens), len(steps)
-
-
-def _matrix(angle: Any, gray: Any, length: Any, n_angles: int) -> tuple[Any, Any, Any]:
-    """Dense (A, G, R) counts over present gray levels and present run lengths, with their values."""
-    import torch
-
-    gv, gi = torch.unique(gray, return_inverse=True)
-    rv, ri = torch.unique(length, return_inverse=True)
-    flat = (angle * len(gv) + gi) * len(rv) + ri
-    p = torch.bincount(flat, minlength=n_angles * len(gv) * len(rv)).reshape(n_angles, len(gv), len(rv))
-    return p.to(torch.float64), gv.to(torch.float64), rv.to(torch.float64)
-
-
-def glrlm_features(q: Any, settings: RadiomicsSettings, spacing: tuple[float, float, float], wanted: set[str]) -> dict[str, Any]:
-    import torch
-
-    angle, gray, length, n_angles = run_table(q, settings)
-    p, iv, jv = _matrix(angle, gray, length, n_angles)
+    counts, gv, rv = run_matrix(q, plan)
+    p = torch.as_tensor(counts, device=device).to(torch.float64)
+    iv = torch.as_tensor(gv, device=device).to(torch.float64)
+    jv = torch.as_tensor(rv, device=device).to(torch.float64)
     if settings.weighting_norm is not None:
-        steps = directions(tuple(q.shape), [1])
+        steps = directions(plan.shape, [1])
         w = torch.tensor([_weight(s, spacing, settings.weighting_norm) for s in steps], dtype=p.dtype, device=p.device)
         p = (p * w[:, None, None]).sum(0, keepdim=True)
     nr = p.sum((1, 2))

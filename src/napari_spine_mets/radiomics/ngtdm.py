@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from .settings import RadiomicsSettings
 
 __all__ = ["FEATURES", "ngtdm_features"]
@@ -18,24 +20,25 @@ logger = logging.getLogger(__name__)
 FEATURES = ("Busyness", "Coarseness", "Complexity", "Contrast", "Strength")
 
 
-def ngtdm_features(gray: Any, nb: Any, settings: RadiomicsSettings, wanted: set[str]) -> dict[str, Any]:
-    """From each ROI voxel's gray level (N,) and its neighbours' (N, K) (see ``roi_neighbours``)."""
+def ngtdm_features(gray: np.ndarray, nb: np.ndarray, count: np.ndarray, settings: RadiomicsSettings, wanted: set[str], device: Any) -> dict[str, Any]:
+    """From each ROI voxel's gray level (N,), its neighbours' (N, K, 0 = outside) and how many are inside (N,)."""
     import torch
 
-    count = (nb > 0).sum(1).to(torch.float64)
-    total = nb.sum(1).to(torch.float64)  # outside-ROI neighbours are 0
     ok = count > 0
-    diff = (gray[ok].to(torch.float64) - total[ok] / count[ok]).abs()
-    gv, gi = torch.unique(gray[ok], return_inverse=True)
-    n_i = torch.bincount(gi, minlength=len(gv)).to(torch.float64)
-    s_i = torch.zeros(len(gv), dtype=torch.float64, device=gray.device).index_add_(0, gi, diff)
+    total = nb.sum(1)  # outside-ROI neighbours are 0
+    diff = np.abs(gray[ok] - total[ok] / count[ok])
+    present = np.bincount(gray[ok]) > 0
+    gi = (np.cumsum(present) - 1).take(gray[ok])
+    gv = torch.as_tensor(np.flatnonzero(present), device=device)
+    n_i = torch.as_tensor(np.bincount(gi), device=device).to(torch.float64)
+    s_i = torch.as_tensor(np.bincount(gi, weights=diff), device=device)
     i = gv.to(torch.float64)
     nvp = n_i.sum()
     p = n_i / nvp
     ngp = float((n_i > 0).sum())
     di = i[:, None] - i[None, :]
     out: dict[str, Any] = {}
-    zero = torch.zeros((), dtype=torch.float64, device=gray.device)
+    zero = torch.zeros((), dtype=torch.float64, device=device)
     if "Coarseness" in wanted:
         sc = (p * s_i).sum()
         out["Coarseness"] = 1.0 / sc if sc != 0 else zero + 1e6  # pyradiomics' value for a flat ROI

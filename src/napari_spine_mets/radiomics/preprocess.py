@@ -134,10 +134,10 @@ def bin_edges(values: np.ndarray, settings: RadiomicsSettings) -> np.ndarray:
     return np.asarray(edges)
 
 
-def discretize(image: np.ndarray, roi: np.ndarray, settings: RadiomicsSettings) -> np.ndarray:
-    """int64 gray levels 1..Ng inside the ROI and 0 outside (``numpy.digitize`` on the edges)."""
-    values = image[roi]
-    edges = bin_edges(values, settings)
-    out = np.zeros(image.shape, dtype=np.int64)
-    out[roi] = np.digitize(values, edges)
-    return out
+def discretize(values: np.ndarray, settings: RadiomicsSettings) -> np.ndarray:
+    """int32 gray levels 1..Ng of the ROI intensities ``values`` (``numpy.digitize`` on the edges).
+
+    int32 rather than int64 halves the memory traffic of the per-neighbour gathers and
+    comparisons the texture classes do on these levels.
+    """
+    return np.digitize(values, bin_edges(values, settings)).astype(np.int32)

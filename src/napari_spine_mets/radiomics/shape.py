@@ -6,8 +6,9 @@ complement's triangles, with the volume sign flipped, above 128 -- pyradiomics' 
 The table is taken from scikit-image's copy of the classic table (same edge numbering).
 Surface area sums triangle areas; MeshVolume sums signed tetrahedra to the origin.
 Diameters are the largest distances between mesh vertices (all in a plane for the 2D
-ones), found among convex-hull vertices for speed; axis lengths come from the
-eigenvalues of the voxel-centre covariance (times 4, as pyradiomics).
+ones); only vertices first or last on their lines can end one, so the others are dropped
+before the 3D (convex-hull-reduced) and the per-plane (all-pairs) searches; axis lengths
+come from the eigenvalues of the voxel-centre covariance (times 4, as pyradiomics).
 """
 
 from __future__ import annotations
@@ -71,22 +72,42 @@ def mesh_area_volume(padded: np.ndarray, spacing: np.ndarray) -> tuple[float, fl
     return area, volume / 6.0
 
 
-def _mesh_vertices(padded: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    """Physical positions of the mesh vertices: midpoints of every inside/outside voxel edge."""
+def _mesh_vertices(padded: np.ndarray) -> np.ndarray:
+    """Mesh vertices in half-voxel units (int): midpoints of every inside/outside voxel edge."""
     pts = []
     for axis in range(3):
         a = np.moveaxis(padded, axis, 0)
-        diff = a[1:] != a[:-1]
-        loc = np.argwhere(diff).astype(np.float64)
-        loc[:, 0] += 0.5
+        loc = np.argwhere(a[1:] != a[:-1]) * 2
+        loc[:, 0] += 1
         pts.append(loc[:, _axis_order(axis)])
-    return np.concatenate(pts) * spacing
+    return np.concatenate(pts)
 
 
 def _axis_order(axis: int) -> list[int]:
     """Column order that undoes np.moveaxis(axis -> 0) for argwhere coordinates."""
     order = [axis] + [d for d in range(3) if d != axis]
     return [order.index(d) for d in range(3)]
+
+
+def _line_extremes(h: np.ndarray, along: int) -> np.ndarray:
+    """True for the points that are first or last along axis ``along`` on their line.
+
+    A point with others on both sides of it on a line lies inside a segment of the set, so
+    it is no vertex of the convex hull and never an end of a largest distance: dropping it
+    changes no diameter.
+    """
+    if len(h) == 0:
+        return np.zeros(0, bool)
+    u, v = [h[:, k] for k in range(3) if k != along]
+    order = np.lexsort((h[:, along], v, u))
+    key_u, key_v = u[order], v[order]
+    new = np.ones(len(h), bool)
+    new[1:] = (key_u[1:] != key_u[:-1]) | (key_v[1:] != key_v[:-1])
+    end = np.ones(len(h), bool)
+    end[:-1] = new[1:]
+    keep = np.zeros(len(h), bool)
+    keep[order[new | end]] = True
+    return keep
 
 
 def _max_sq_distance(points: np.ndarray) -> float:
@@ -108,16 +129,32 @@ def _max_sq_distance(points: np.ndarray) -> float:
     return best
 
 
-def _planar_diameter(points: np.ndarray, axis: int) -> float:
-    """Largest distance between two vertices sharing the same coordinate along ``axis``."""
+def _planar_diameter(h: np.ndarray, spacing: np.ndarray, axis: int) -> float:
+    """Largest distance (mm) between two vertices sharing the same coordinate along ``axis``.
+
+    In each plane only points first or last on both of their in-plane lines can end a
+    largest distance; the few left are compared all against all, every plane at once.
+    """
+    b, c = [k for k in range(3) if k != axis]
+    h = h[_line_extremes(h, b) & _line_extremes(h, c)]
+    if len(h) < 2:
+        return 0.0
+    order = np.argsort(h[:, axis], kind="stable")
+    h = h[order]
+    _, start, counts = np.unique(h[:, axis], return_index=True, return_counts=True)
+    group = np.repeat(np.arange(len(counts)), counts)
+    slot = np.arange(len(h)) - start[group]
+    pts = (h[:, [b, c]] / 2.0) * spacing[[b, c]]
+    # pad every plane to the largest one with copies of its first point (distance 0: no effect)
+    grid = np.repeat(pts[start][:, None, :], counts.max(), axis=1)
+    grid[group, slot] = pts
     best = 0.0
-    values, inverse = np.unique(points[:, axis], return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
-    keep = [d for d in range(3) if d != axis]
-    for k in range(len(values)):
-        group = points[order[bounds[k] : bounds[k + 1]]][:, keep]
-        best = max(best, _max_sq_distance(group))
+    step = max(1, 4_000_000 // max(counts.max() ** 2, 1))
+    for lo in range(0, len(grid), step):
+        u, v = grid[lo : lo + step, :, 0], grid[lo : lo + step, :, 1]
+        du = u[:, :, None] - u[:, None, :]
+        dv = v[:, :, None] - v[:, None, :]
+        best = max(best, float((du * du + dv * dv).max()))
     return float(np.sqrt(best))
 
 
@@ -139,11 +176,12 @@ def shape_features(mask: np.ndarray, spacing: tuple[float, float, float], wanted
     out["SurfaceVolumeRatio"] = area / volume
     out["Sphericity"] = (36 * np.pi * volume**2) ** (1.0 / 3.0) / area
     if wanted & {"Maximum3DDiameter", "Maximum2DDiameterSlice", "Maximum2DDiameterColumn", "Maximum2DDiameterRow"}:
-        verts = _mesh_vertices(padded, sp)
-        out["Maximum3DDiameter"] = float(np.sqrt(_max_sq_distance(verts)))
-        out["Maximum2DDiameterSlice"] = _planar_diameter(verts, 0)
-        out["Maximum2DDiameterColumn"] = _planar_diameter(verts, 1)
-        out["Maximum2DDiameterRow"] = _planar_diameter(verts, 2)
+        h = _mesh_vertices(padded)
+        outer = h[_line_extremes(h, 0) & _line_extremes(h, 1) & _line_extremes(h, 2)]
+        out["Maximum3DDiameter"] = float(np.sqrt(_max_sq_distance((outer / 2.0) * sp)))
+        out["Maximum2DDiameterSlice"] = _planar_diameter(h, sp, 0)
+        out["Maximum2DDiameterColumn"] = _planar_diameter(h, sp, 1)
+        out["Maximum2DDiameterRow"] = _planar_diameter(h, sp, 2)
     out["MajorAxisLength"] = float(np.sqrt(eig[2]) * 4)
     out["MinorAxisLength"] = float(np.sqrt(eig[1]) * 4)
     out["LeastAxisLength"] = float(np.sqrt(eig[0]) * 4)

@@ -1,15 +1,13 @@
-"""Shared helpers of the texture classes: neighbour directions and neighbour pairs in torch.
+"""The neighbour directions of the texture classes, in pyradiomics' order.
 
-Gray-level arrays here are int64 tensors with 0 outside the ROI and 1..Ng inside, so
-"in the ROI" is ``q > 0`` and out-of-bounds neighbours are simply not paired.
+Which ROI voxels pair up along them is worked out once per ROI in ``plan.py``.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
-__all__ = ["directions", "neighbour_pairs", "nanmean_angles"]
+__all__ = ["directions"]
 
 
 def directions(shape: tuple[int, ...], distances: list[int] | tuple[int, ...] = (1,), both: bool = False) -> list[tuple[int, int, int]]:
@@ -30,22 +28,3 @@ def directions(shape: tuple[int, ...], distances: list[int] | tuple[int, ...] = 
                 continue
             out.append((step[0] * d, step[1] * d, step[2] * d))
     return out
-
-
-def _slices(n: int, d: int) -> tuple[slice, slice]:
-    if d >= 0:
-        return slice(0, max(n - d, 0)), slice(d, n)
-    return slice(-d, n), slice(0, max(n + d, 0))
-
-
-def neighbour_pairs(q: Any, step: tuple[int, int, int]) -> tuple[Any, Any]:
-    """Flattened (value at v, value at v+step) for every v with v+step inside the array."""
-    src, dst = zip(*(_slices(n, d) for n, d in zip(q.shape, step)))
-    return q[src].reshape(-1), q[dst].reshape(-1)
-
-
-def nanmean_angles(values: Any) -> Any:
-    """Mean over the last axis ignoring NaN (numpy.nanmean); NaN only if all are NaN."""
-    import torch
-
-    return torch.nanmean(values, dim=-1)

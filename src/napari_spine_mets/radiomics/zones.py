@@ -1,8 +1,8 @@
 """Features of a (gray level, size) count matrix: the formulas GLSZM and GLDM share.
 
-The matrix is kept sparse as one (gray, size) pair per zone (or per voxel for GLDM);
-entries that are zero add nothing to any sum, which is why pyradiomics' removal of empty
-gray levels and sizes changes no value.
+The matrix is counted (numpy ``bincount``) from one (gray, size) pair per zone (or per
+voxel for GLDM) over the levels and sizes present; entries that are zero add nothing to
+any sum, which is why pyradiomics' removal of empty gray levels and sizes changes no value.
 """
 
 from __future__ import annotations
@@ -16,19 +16,26 @@ __all__ = ["zone_features", "zone_matrix"]
 EPS = float(np.spacing(1))
 
 
-def zone_matrix(gray: Any, size: Any) -> tuple[Any, Any, Any]:
-    """Dense counts over present gray levels x present sizes, with the level and size values."""
+def zone_matrix(gray: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense counts over present gray levels x present sizes, with the level and size values (numpy)."""
+    g_present = np.bincount(gray) > 0
+    s_present = np.bincount(size) > 0
+    gv = np.flatnonzero(g_present)
+    sv = np.flatnonzero(s_present)
+    gi = (np.cumsum(g_present) - 1).take(gray)
+    si = (np.cumsum(s_present) - 1).take(size)
+    p = np.bincount(gi * len(sv) + si, minlength=len(gv) * len(sv)).reshape(len(gv), len(sv))
+    return p, gv, sv
+
+
+def zone_features(gray: np.ndarray, size: np.ndarray, wanted: set[str], device: Any) -> dict[str, Any]:
+    """GLSZM-named features of the zones given by their gray levels and sizes (float64 on ``device``)."""
     import torch
 
-    gv, gi = torch.unique(gray, return_inverse=True)
-    sv, si = torch.unique(size, return_inverse=True)
-    p = torch.bincount(gi * len(sv) + si, minlength=len(gv) * len(sv)).reshape(len(gv), len(sv))
-    return p.to(torch.float64), gv.to(torch.float64), sv.to(torch.float64)
-
-
-def zone_features(gray: Any, size: Any, wanted: set[str]) -> dict[str, Any]:
-    """GLSZM-named features of the zones given by their gray levels and sizes."""
-    p, iv, jv = zone_matrix(gray, size)
+    counts, gv, sv = zone_matrix(gray, size)
+    p = torch.as_tensor(counts, device=device).to(torch.float64)
+    iv = torch.as_tensor(gv, device=device).to(torch.float64)
+    jv = torch.as_tensor(sv, device=device).to(torch.float64)
     nz = p.sum()
     np_ = (p.sum(0) * jv).sum()
     ps = p.sum(0)

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -36,15 +36,10 @@ class CaseInputs:
 def _from_case(folder: Path, roi: int | None) -> CaseInputs:
     from ..case_store import load_case
 
+    from .from_case import clinical_values
+
     case = load_case(folder)
-    values: dict[str, Any] = {}
-    for f in fields(case.clinical):
-        if f.name == "extras":
-            continue
-        value = getattr(case.clinical, f.name)
-        if value is not None:
-            values[f.name] = value
-    values.update({k: v for k, v in case.clinical.extras.items() if not isinstance(v, (dict, list))})
+    values = clinical_values(case)
     measured = [r for r in case.rois if r.measurements]
     if roi is not None:
         chosen = [r for r in case.rois if r.id == roi]

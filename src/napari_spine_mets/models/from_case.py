@@ -55,13 +55,19 @@ def model_columns(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(t["column"] for t in m["covariates"])), []
 
 
-def case_values(case: "Case", roi_id: int | None = None) -> tuple[dict[str, Any], str | None]:
-    """(values by column, feature-settings hash) of ``case``: clinical entries plus one ROI's measurements."""
+def clinical_values(case: "Case") -> dict[str, Any]:
+    """The clinician's entries as model columns: every field entered, plus scalar extras."""
     values: dict[str, Any] = {}
     for f in fields(case.clinical):
         if f.name != "extras" and getattr(case.clinical, f.name) is not None:
             values[f.name] = getattr(case.clinical, f.name)
     values.update({k: v for k, v in case.clinical.extras.items() if not isinstance(v, (dict, list))})
+    return values
+
+
+def case_values(case: "Case", roi_id: int | None = None) -> tuple[dict[str, Any], str | None]:
+    """(values by column, feature-settings hash) of ``case``: clinical entries plus one ROI's measurements."""
+    values = clinical_values(case)
     sha = None
     if roi_id is not None:
         from .errors import ModelInputError

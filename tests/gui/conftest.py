@@ -52,3 +52,11 @@ def _config_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config"
     monkeypatch.setenv("SPINE_METS_CONFIG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_unsaved_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a viewer at the end of a test discards, instead of waiting on a modal question."""
+    from napari_spine_mets._napari.session import CaseSession
+
+    monkeypatch.setattr(CaseSession, "_ask_unsaved_dialog", lambda self: "discard")

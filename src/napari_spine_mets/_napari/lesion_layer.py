@@ -14,6 +14,7 @@ import numpy as np
 
 from ..case_parts import Lesion, LesionKind, LesionStatus
 from ..detection.record import LESIONS_MAP, lesion_label_names
+from ..overlay.colours import LESION_KIND_COLOURS, REJECTED_LESION_COLOUR
 from ..volume import LabelMap, Volume
 from .layers import METADATA_KEY
 
@@ -24,21 +25,18 @@ __all__ = ["LESIONS_LAYER", "KIND_COLOURS", "REJECTED_COLOUR", "lesion_colour", 
            "add_or_update_lesions_layer", "lesion_centre"]
 
 LESIONS_LAYER = LESIONS_MAP
+#: The project's one lesion palette (overlay.colours), shared with the Overlays dock and reports.
 KIND_COLOURS: dict[LesionKind, str] = {
-    LesionKind.LYTIC: "#E69F00",
-    LesionKind.BLASTIC: "#56B4E9",
-    LesionKind.MIXED: "#CC79A7",
-    LesionKind.UNKNOWN: "#F0E442",
+    kind: "#" + "".join(f"{round(c * 255):02X}" for c in rgba[:3]) for kind, rgba in LESION_KIND_COLOURS.items()
 }
-REJECTED_COLOUR = (0.62, 0.62, 0.62, 0.3)
+REJECTED_COLOUR = REJECTED_LESION_COLOUR
 
 
 def lesion_colour(lesion: Lesion) -> tuple[float, float, float, float]:
     """RGBA (0-1) of a lesion in the layer."""
     if lesion.status == LesionStatus.REJECTED:
         return REJECTED_COLOUR
-    h = KIND_COLOURS[lesion.kind].lstrip("#")
-    return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255, 1.0)
+    return LESION_KIND_COLOURS[lesion.kind]
 
 
 def style_lesions_layer(layer: Any, lesions: list[Lesion]) -> None:

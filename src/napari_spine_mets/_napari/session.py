@@ -251,13 +251,28 @@ class CaseSession:
 
         class _CloseGuard(QObject):
             def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 (Qt name)
-                if event.type() == QEvent.Type.Close and not session.may_close():
-                    event.ignore()
-                    return True
+                if event.type() == QEvent.Type.Close:
+                    if not session.may_close():
+                        event.ignore()
+                        return True
+                    session.close()
                 return False
 
         self._close_guard = _CloseGuard(window)
         window.installEventFilter(self._close_guard)
+
+    def close(self, wait_s: float = 60.0) -> None:
+        """The viewer is closing: stop autosaving and let a save in progress finish first."""
+        import time
+
+        from qtpy.QtWidgets import QApplication
+
+        if self._timer is not None:
+            self._timer.stop()
+        deadline = time.monotonic() + wait_s
+        while self._saving and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
 
     def may_close(self) -> bool:
         """Ask what to do with unsaved work; False keeps napari open."""

@@ -13,15 +13,23 @@ from typing import Any
 
 import numpy as np
 
+from ..case_parts import LesionKind
+from ..overlay.colours import LESION_KIND_COLOURS
+
 __all__ = ["KIND_STYLE", "new_figure", "png_bytes", "outline_effect", "orientation_letters", "scale_bar",
            "window_for", "draw_contour"]
 
-#: Lesion type -> (colour, line style, legend text).
+def _hex(rgba: tuple[float, float, float, float]) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgba[:3])
+
+
+#: Lesion type -> (colour, line style, legend text); colours from the project's one lesion
+#: palette (overlay.colours), line styles so the types differ in greyscale prints too.
 KIND_STYLE: dict[str, tuple[str, str, str]] = {
-    "lytic": ("#ff7f0e", "solid", "lytic"),
-    "blastic": ("#00e5ff", "dashed", "blastic"),
-    "mixed": ("#ff4fd8", "dashdot", "mixed"),
-    "unknown": ("#ffff33", "dotted", "type not recorded"),
+    "lytic": (_hex(LESION_KIND_COLOURS[LesionKind.LYTIC]), "solid", "lytic"),
+    "blastic": (_hex(LESION_KIND_COLOURS[LesionKind.BLASTIC]), "dashed", "blastic"),
+    "mixed": (_hex(LESION_KIND_COLOURS[LesionKind.MIXED]), "dashdot", "mixed"),
+    "unknown": (_hex(LESION_KIND_COLOURS[LesionKind.UNKNOWN]), "dotted", "type not recorded"),
 }
 ROI_COLOURS = {"automatic": "yellow", "manual": "magenta"}
 

@@ -20,7 +20,7 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import OperationCancelled, SpineMetsError
@@ -77,37 +77,51 @@ class _Child:
     events: Any
     cancelled: Any
     busy: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Importing torch for its first task: wait for it rather than start another child.
+    warming: bool = False
 
 
 _CHILDREN: list[_Child] = []
-_POOL_LOCK = threading.Lock()
+_POOL_LOCK = threading.Condition()
 
 
-def _idle_child() -> _Child:
+def _idle_child(warming: bool = False) -> _Child:
+    """An idle child (one still warming up is waited for rather than started twice)."""
     with _POOL_LOCK:
-        for child in list(_CHILDREN):
-            if not child.process.is_alive():
-                _CHILDREN.remove(child)
-            elif not child.busy:
-                child.busy = True
-                return child
+        while True:
+            for child in list(_CHILDREN):
+                if not child.process.is_alive():
+                    _CHILDREN.remove(child)
+                elif not child.busy:
+                    child.busy, child.warming = True, warming
+                    return child
+            if not any(child.warming for child in _CHILDREN):
+                break
+            _POOL_LOCK.wait(timeout=1.0)
         context = mp.get_context("spawn")
         tasks, events, cancelled = context.Queue(), context.Queue(), context.Event()
         process = context.Process(target=_serve, args=(tasks, events, cancelled), daemon=True,
                                   name="spine-mets-worker")
         process.start()
-        child = _Child(process, tasks, events, cancelled, busy=True)
+        child = _Child(process, tasks, events, cancelled, busy=True, warming=warming)
         _CHILDREN.append(child)
         log.info("started worker process %s", process.pid)
         return child
 
 
+def _release(child: _Child) -> None:
+    with _POOL_LOCK:
+        child.busy = False
+        child.warming = False
+        _POOL_LOCK.notify_all()
+
+
 class Offloaded:
     """One call of a function in a child process; :meth:`result` waits for it."""
 
-    def __init__(self, function: Callable[..., Any], kwargs: dict[str, Any], progress: Progress | None = None) -> None:
-        self._child = _idle_child()
+    def __init__(self, function: Callable[..., Any], kwargs: dict[str, Any], progress: Progress | None = None,
+                 *, warming: bool = False) -> None:
+        self._child = _idle_child(warming)
         self._progress = progress or (lambda fraction, message: None)
         self._child.cancelled.clear()
         self._child.tasks.put((function, kwargs))
@@ -148,7 +162,7 @@ class Offloaded:
                 else:
                     raise OffloadedBug(f"{event[1]} in the worker process:\n{event[2]}")
         finally:
-            child.busy = False
+            _release(child)
 
 
 def call(function: Callable[..., Any], progress: Progress | None = None, **kwargs: Any) -> Any:
@@ -171,7 +185,7 @@ def warm_up(modules: tuple[str, ...] = ()) -> threading.Thread:
     """
     def work() -> None:
         try:
-            call(_import_modules, names=tuple(modules))
+            Offloaded(_import_modules, {"names": tuple(modules)}, warming=True).result()
         except (OffloadedError, OffloadedBug, OSError) as exc:
             log.warning("worker process warm-up failed: %s", exc)
 

@@ -243,7 +243,8 @@ def test_lesions_by_type_rois_windows_and_restoring_colours(sample, qtbot, save_
     assert z_index == pytest.approx(session.case.rois[0].measurements["slice_index"], abs=1e-4)
     # the Bone HU dock's own layer takes precedence: ours goes away, theirs is left alone
     hu_layer = viewer.add_shapes(np.asarray(rois_layer.data[0])[None], shape_type="polygon", name=ROI_LAYER_NAME)
-    assert CASE_ROIS_LAYER_NAME not in viewer.layers and hu_layer in viewer.layers and hu_layer.visible
+    qtbot.waitUntil(lambda: CASE_ROIS_LAYER_NAME not in viewer.layers, timeout=10000)  # refresh is debounced
+    assert hu_layer in viewer.layers and hu_layer.visible
     assert viewer.layers.index(hu_layer) > viewer.layers.index(vertebrae)
 
     # one-click windows on the CT; the labels' text turns black where the window draws the bone white

@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import OperationCancelled, SpineMetsError
 
-__all__ = ["Offloaded", "OffloadedError", "OffloadedCancelled", "OffloadedBug", "call", "warm_up", "shutdown"]
+__all__ = ["Offloaded", "OffloadedError", "OffloadedCancelled", "OffloadedBug", "call", "warm_up", "cancel_all", "shutdown"]
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,14 @@ def warm_up(modules: tuple[str, ...] = ()) -> threading.Thread:
     thread = threading.Thread(target=work, name="spine-mets-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def cancel_all() -> None:
+    """Ask every running function to stop (the application is closing)."""
+    with _POOL_LOCK:
+        for child in _CHILDREN:
+            if child.busy:
+                child.cancelled.set()
 
 
 def shutdown() -> None:

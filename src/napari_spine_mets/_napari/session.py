@@ -262,17 +262,31 @@ class CaseSession:
         window.installEventFilter(self._close_guard)
 
     def close(self, wait_s: float = 60.0) -> None:
-        """The viewer is closing: stop autosaving and let a save in progress finish first."""
+        """The viewer is closing: stop autosaving, cancel long work, let saves and workers finish.
+
+        A background worker finishing after its widgets are gone would take the whole
+        application down (Qt aborts on errors in deleted objects), so close waits for them.
+        """
         import time
 
         from qtpy.QtWidgets import QApplication
+        from superqt.utils._qthreading import WorkerBase
+
+        from ..offload import cancel_all
 
         if self._timer is not None:
             self._timer.stop()
+        cancel_all()
         deadline = time.monotonic() + wait_s
-        while self._saving and time.monotonic() < deadline:
+
+        def busy() -> bool:
+            return self._saving or any(w.is_running for w in list(WorkerBase._worker_set))
+
+        while busy() and time.monotonic() < deadline:
             QApplication.processEvents()
             time.sleep(0.01)
+        if busy():
+            log.warning("closing while background work is still running")
 
     def may_close(self) -> bool:
         """Ask what to do with unsaved work; False keeps napari open."""

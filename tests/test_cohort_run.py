@@ -65,14 +65,17 @@ def test_table_has_one_row_per_vertebral_body_with_features_hu_scores_and_clinic
 
     out = cohort_run["out"]
     table = read_table(out / "cohort.csv")
-    assert len(table) == 2 * (N_STUDIES - 1)  # L1 and L2 of each readable study
+    bodies = table[table["roi_kind"] == "vertebral_body"]
+    assert len(bodies) == 2 * (N_STUDIES - 1)  # L1 and L2 of each readable study
+    # these studies have no lesions: at most a stray low-confidence detection (the lesion benchmark measures the rate)
+    assert (table["roi_kind"] != "vertebral_body").sum() <= 1
     assert CORRUPT not in set(table["study_id"])
     assert list(table["study_id"]) == sorted(table["study_id"])  # deterministic order
     assert set(table["level"]) == {"L1", "L2"}
     assert {"hu_mean", "hu_band", "original_firstorder_Mean", "original_shape_MeshVolume",
             "age_years", "alp_u_per_l", "centre", "outcome", "label_source"} <= set(table.columns)
     assert (table["label_source"] == "given:vertebrae.nii.gz").all()
-    assert table["hu_mean"].between(50, 300).all()
+    assert bodies["hu_mean"].between(50, 300).all()
     row = table[table["study_id"] == "study03"].iloc[0]
     assert row["age_years"] == 53 and row["alp_u_per_l"] == 80 + 21
     # The nomogram commands' reader accepts it: settings sidecar and hash column agree.
@@ -117,7 +120,7 @@ def test_rerun_resumes_without_recomputing(cohort_run) -> None:
     import pandas as pd
 
     table = pd.read_parquet(out / "cohort.parquet")  # rewritten by the rerun from the stored rows
-    assert len(table) == 2 * (N_STUDIES - 1)
+    assert (table["roi_kind"] == "vertebral_body").sum() == 2 * (N_STUDIES - 1)
     summary = json.loads((out / "run.json").read_text())  # the latest run
     assert (summary["done"], summary["skipped"], summary["failed"]) == (0, N_STUDIES - 1, 1)
 

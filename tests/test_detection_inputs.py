@@ -1,4 +1,5 @@
-"""Bad input to lesion detection: MR refused, labels on another grid, no vertebra, cancel."""
+"""Input to lesion detection: MR refused, labels on another grid, no vertebra, cancel; and real bone
+(the real CT series, no known metastasis) where normal dense bone must not be proposed."""
 
 from __future__ import annotations
 
@@ -64,3 +65,25 @@ def test_progress_is_reported(small_case) -> None:
     seen: list[float] = []
     detect_lesions(small_case.ct, small_case.vertebrae, progress=lambda f, m: seen.append(f))
     assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_real_series_marginal_sclerosis_is_screened_not_proposed(real_ct_series, real_ct_reference_labels) -> None:
+    """The real CT has no known metastasis. Its T12 body has a dense anterior-right margin
+    (marginal sclerosis / osteophyte, ~750 HU) lying in the outer 3 mm of the body: it departs
+    from the depth profile but is listed as not proposed, with the reason, and gets no label."""
+    from napari_spine_mets.io.dicom import read_dicom_series
+    from napari_spine_mets.io.geometry import world_from_index
+    from napari_spine_mets.io.totalsegmentator import read_totalsegmentator
+
+    ct = read_dicom_series(real_ct_series)
+    labels = read_totalsegmentator(real_ct_reference_labels, target=ct)
+    report = detect_lesions(ct, labels)
+    assert report.lesions == []
+    assert (report.labels.array == 0).all()
+    screened = [c for c in report.not_proposed if c.level == "T12" and "cortical band" in c.reason]
+    assert screened, [c.to_json() for c in report.not_proposed]
+    margin = max(screened, key=lambda c: c.volume_mm3)
+    assert margin.kind == "blastic" and margin.volume_mm3 > 1000 and margin.mean_hu > 500
+    t12 = world_from_index(ct.affine, np.argwhere(labels.array == 32).mean(axis=0))
+    assert margin.centroid_lps_mm[0] < t12[0] - 5  # the patient's right (LPS x towards the left)
+    assert margin.centroid_lps_mm[1] < t12[1] - 10  # anterior (LPS y towards posterior)

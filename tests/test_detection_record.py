@@ -10,7 +10,7 @@ from napari_spine_mets.anatomy import label_of_level
 from napari_spine_mets.case import Case, LesionKind, LesionStatus
 from napari_spine_mets.detection.drawn import measure_drawn_lesion
 from napari_spine_mets.detection.inputs import DetectionError
-from napari_spine_mets.detection.pipeline import detect_lesions
+from napari_spine_mets.detection.pipeline import METHOD_VERSION, detect_lesions
 from napari_spine_mets.detection.record import (
     DETECTION_STEP,
     LESIONS_MAP,
@@ -51,7 +51,7 @@ def test_detection_is_recorded_in_the_case(detected) -> None:
         assert labels.names[les.id] == f"lesion_{les.id}_{les.level}_{les.kind.value}"
     assert list(case.volumes) == ["CT"]  # the CT was added so the label map has its grid
     step = case.provenance.steps[-1]
-    assert step.name == DETECTION_STEP and step.model_version == "1.0" and "lesion detector" in step.model
+    assert step.name == DETECTION_STEP and step.model_version == METHOD_VERSION and "lesion detector" in step.model
     assert step.parameters["lesions_found"] == 2 and len(step.parameters["fractures"]) == 4
     grades = _findings(case, "genant_grade")
     assert grades["L1"] >= 1 and grades["T12"] == 0 and grades["L3"] == 0

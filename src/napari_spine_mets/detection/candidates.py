@@ -1,21 +1,28 @@
 """Candidate lesions: bone voxels whose smoothed HU departs from the patient's normal bone.
 
-For each bone voxel the expected HU and spread come from :mod:`.normal_bone`: the normal
-smoothed HU at the voxel's depth below the surface, shifted by its level's own trabecular
-offset. A voxel's departure is ``z = (smoothed - expected) / spread``.
+For each bone voxel the expected HU and spread come from :mod:`.expected` (the normal
+smoothed HU at the voxel's depth below the surface, shifted by its level's trabecular
+offset). A voxel's departure is ``z = (smoothed - expected) / spread``.
 
 * lytic: ``z <= -seed_z`` seeds (at least ``lytic_min_depth_mm`` inside the surface, away
-  from the partial volume with the soft tissue around the bone), grown by hysteresis to
-  every connected voxel with ``z <= -grow_z``;
-* blastic: ``z >= seed_z`` seeds at least ``blastic_min_depth_mm`` inside the surface (the
-  cortical shell is excluded: dense there is normal), and above the trabecular range by
-  ``min_blastic_excess_hu``; grown to connected voxels with ``z >= grow_z``.
+  from the partial volume with the soft tissue around the bone, and ``min_lytic_deficit_hu``
+  below the trabecular reference), or the same departure of the *coarse* smoothing (sigma
+  2 mm, medulla only) at least ``coarse_min_depth_mm`` deep: a large deposit of low contrast
+  (the pale bone of an old patient) reaches 5 SD only once more voxels are averaged;
+* blastic: ``z >= seed_z`` seeds above the trabecular range by ``min_blastic_excess_hu``,
+  either deep (``blastic_core_depth_mm``: the cortical shell is dense by nature) or, in
+  thinner bone, exceeding their mirror voxel across the vertebra's midsagittal plane by
+  as much (:mod:`.mirror`; always required in the sacrum and S1).
 
-The two grown masks are joined (a mixed lesion holds both), split into connected
-components, each assigned to the bone label holding most of it, and components smaller
-than a sphere of ``min_diameter_mm`` (5 mm, the size the issue counts lesions from) are
-dropped. All z and depth values are project heuristics, tuned on synthetic cases (see
-docs/lesions.md); none is a published threshold.
+Seeds grow by hysteresis to connected voxels departing by ``grow_z`` in their direction.
+Then departures of *either* sign within ``join_mm`` (3 mm) of a grown region join it, with
+1-voxel gaps closed: the lytic and sclerotic parts of a mixed deposit lie side by side, a
+normal-looking voxel or two apart once smoothed, and belong to one lesion (before, a mixed
+deposit came out as its denser half only). The result is split into connected components,
+each assigned to the bone label holding most of it; components smaller than a sphere of
+``min_diameter_mm`` (5 mm, the size the issue counts lesions from) are dropped. All z, HU
+and distance values are project heuristics, tuned on synthetic cases (see docs/lesions.md);
+none is a published threshold.
 """
 
 from __future__ import annotations
@@ -26,12 +33,14 @@ import numpy as np
 
 from ..anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
 from .bone_grid import BoneGrid
+from .expected import coarse_departure, expected_maps, expected_on_bone
+from .mirror import midlines, mirror_difference, mirror_overlap
 from .normal_bone import NormalBone
 
 #: Labels where a blastic seed must be one-sided (see :func:`find_candidates`).
 SACRAL_LABELS: tuple[int, ...] = (TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS["S1"])
 
-__all__ = ["SACRAL_LABELS", "CandidateParams", "Candidate", "expected_maps", "find_candidates"]
+__all__ = ["SACRAL_LABELS", "CandidateParams", "Candidate", "expected_maps", "mirror_difference", "find_candidates"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ class CandidateParams:
     #: A lytic seed must also lie this much below the level's trabecular reference... or its local normal (HU).
     min_lytic_deficit_hu: float = 40.0
     min_diameter_mm: float = 5.0
+    #: Coarse-scale lytic seeds only this deep (the trabecular core: near the surface the coarse
+    #: smoothing mixes in the cortex).
+    coarse_min_depth_mm: float = 3.0
+    #: Departures of either sign this close to a seeded region join its lesion (mixed deposits).
+    join_mm: float = 3.0
 
     @property
     def min_volume_mm3(self) -> float:
@@ -71,69 +85,41 @@ class Candidate:
     peak_z: float
     mean_abs_z: float
     labels_touched: dict[int, int] = field(default_factory=dict)
+    #: Fraction of the candidate whose mirror voxel (across its label's midsagittal plane) is also in it.
+    mirror_overlap: float | None = None
+    #: 90th centile of (smoothed HU - smoothed HU of the mirror voxel) over the candidate.
+    asymmetry_p90_hu: float | None = None
 
 
-def expected_maps(grid: BoneGrid, normal: NormalBone) -> tuple[np.ndarray, ...]:
-    """Per bone voxel (NaN outside bone): expected HU (lytic, blastic), spread (lytic, blastic), trabecular ref.
-
-    The lytic test uses the pooled profile at the voxel's depth, shifted by the level's
-    (trimmed) trabecular offset: a large lytic deposit cannot drag it down. The blastic
-    test uses the higher of that and the level's own profile (which knows, e.g., that the
-    sacrum is denser at a given depth than a lumbar body), and the larger spread: the
-    more conservative of the two.
-    """
-    edges = np.asarray(normal.depth_edges_mm)
-    n_bands = len(normal.depth_median_hu)
-    band = np.clip(np.digitize(grid.depth_mm, edges[1:-1]), 0, n_bands - 1)
-    expected = np.asarray(normal.depth_median_hu, dtype=np.float32)[band]
-    spread = np.asarray(normal.depth_sd_hu, dtype=np.float32)[band]
-    n_labels = int(grid.labels.max()) + 1
-    own_median = np.tile(np.asarray(normal.depth_median_hu, dtype=np.float32), (n_labels, 1))
-    own_sd = np.tile(np.asarray(normal.depth_sd_hu, dtype=np.float32), (n_labels, 1))
-    for label, (m, sd) in normal.label_profiles.items():
-        own_median[label], own_sd[label] = m, sd
-    offset = np.zeros(int(grid.labels.max()) + 1, dtype=np.float32)
-    scale = np.ones_like(offset)
-    trab = np.full_like(offset, normal.pooled_trabecular_hu)
-    for label, lv in normal.levels.items():
-        offset[label] = lv.reference_hu - normal.pooled_trabecular_hu
-        trab[label] = lv.reference_hu
-        if normal.pooled_smoothed_sd_hu > 0:
-            scale[label] = np.clip(lv.reference_smoothed_sd_hu / normal.pooled_smoothed_sd_hu, 0.8, 1.5)
-    labels = grid.labels
-    bone = labels > 0
-    pooled = expected + offset[labels]
-    own = own_median[labels, band]
-    spread = spread * scale[labels]
-    high_spread = np.maximum(spread, own_sd[labels, band])
-    nan = np.float32(np.nan)
-    return (np.where(bone, pooled, nan), np.where(bone, np.maximum(pooled, own), nan),
-            np.where(bone, spread, nan), np.where(bone, high_spread, nan), np.where(bone, trab[labels], nan))
+def _ball(mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Structuring element: voxels within ``mm`` of the centre (anisotropic spacing)."""
+    radius = [int(np.floor(mm / s)) for s in spacing]
+    grid = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
+    return sum((g * s) ** 2 for g, s in zip(grid, spacing)) <= mm**2
 
 
-def mirror_difference(grid: BoneGrid, core_mm: float = 3.0) -> np.ndarray:
-    """Smoothed HU minus that of the mirror voxel across each label's midsagittal plane.
+def _join(seeded: np.ndarray, departing: np.ndarray, bone: np.ndarray, spacing: tuple[float, float, float],
+          join_mm: float) -> np.ndarray:
+    """``seeded`` plus the departures (either sign) within ``join_mm`` of it, 1-voxel gaps closed.
 
-    The plane is the label's median column (x) of its trabecular core; NaN where the
-    mirror voxel lies outside the label. Normal anatomy is nearly left-right symmetric, so
-    dense *normal* bone (facets, processes) cancels while a one-sided sclerotic deposit
-    stands out. Assumes the spine is not rotated much about its long axis.
+    Worked out in each seeded region's own box, so the cost follows the lesions, not the scan.
     """
     from scipy import ndimage
 
-    out = np.full(grid.labels.shape, np.nan, dtype=np.float32)
-    nx = grid.labels.shape[2]
-    core = ndimage.value_indices(grid.labels * (grid.depth_mm >= core_mm), ignore_value=0)
-    for label, (z, y, x) in ndimage.value_indices(grid.labels, ignore_value=0).items():
-        if label not in core:
+    out = seeded.copy()
+    ball = _ball(join_mm, spacing)
+    cube = np.ones((3, 3, 3), bool)
+    pad = [r + 2 for r in (np.array(ball.shape) // 2)]
+    components, _ = ndimage.label(seeded, structure=cube)
+    for box in ndimage.find_objects(components):
+        if box is None:
             continue
-        centre = float(np.median(core[label][2]))
-        xm = np.rint(2.0 * centre - x).astype(np.intp)
-        ok = (xm >= 0) & (xm < nx)
-        z, y, x, xm = z[ok], y[ok], x[ok], xm[ok]
-        same = grid.labels[z, y, xm] == label
-        z, y, x, xm = z[same], y[same], x[same], xm[same]
-        out[z, y, x] = grid.smoothed[z, y, x] - grid.smoothed[z, y, xm]
+        big = tuple(slice(max(b.start - p, 0), min(b.stop + p, n)) for b, p, n in zip(box, pad, seeded.shape))
+        own = seeded[big]
+        near = ndimage.binary_dilation(own, structure=ball) & bone[big]
+        parts = departing[big] & near
+        joined = ndimage.binary_closing(parts, structure=cube) & near
+        out[big] |= _hysteresis(own, joined | parts | own)
     return out
 
 
@@ -151,40 +137,58 @@ def _hysteresis(seeds: np.ndarray, grow: np.ndarray) -> np.ndarray:
 
 def find_candidates(grid: BoneGrid, normal: NormalBone,
                     params: CandidateParams = CandidateParams()) -> tuple[list[Candidate], np.ndarray, np.ndarray]:
-    """Candidates, and the per-voxel z map and lytic/blastic code map (1 lytic, 2 blastic) they came from."""
+    """Candidates, and the per-voxel z map and code map (1 lytic, 2 blastic, 3 gap joined into a lesion) they came from."""
     from scipy import ndimage
 
-    expected_low, expected_high, spread, high_spread, trabecular = expected_maps(grid, normal)
+    bone = grid.labels > 0
+    expected_low, expected_high, spread, high_spread, trabecular = expected_on_bone(grid, normal, bone)
+    smoothed, depth, labels = grid.smoothed[bone], grid.depth_mm[bone], grid.labels[bone]
+    # every voxelwise test on the bone voxels only (flat arrays), then put back on the grid
     with np.errstate(invalid="ignore"):
-        z_low = (grid.smoothed - expected_low) / spread
-        z_high = (grid.smoothed - expected_high) / high_spread
-        z = np.where(z_low < 0, z_low, np.maximum(z_high, 0))
-        bone = grid.labels > 0
-        depth = grid.depth_mm
-        low = bone & (z_low <= -params.grow_z)
+        z_low = (smoothed - expected_low) / spread
+        z_high = (smoothed - expected_high) / high_spread
+        low = z_low <= -params.grow_z
         lytic_seed = low & (z_low <= -params.seed_z) & (depth >= params.lytic_min_depth_mm) \
-            & (grid.smoothed <= np.minimum(trabecular, expected_low) - params.min_lytic_deficit_hu)
-        high = bone & (z_high >= params.grow_z) & (grid.smoothed > trabecular)
-        dense = high & (z_high >= params.seed_z) & (grid.smoothed >= trabecular + params.min_blastic_excess_hu)
+            & (smoothed <= np.minimum(trabecular, expected_low) - params.min_lytic_deficit_hu)
+        z_coarse = coarse_departure(grid, normal, bone)
+        if z_coarse is not None:  # large, faint lytic deposits: seeds at the coarse scale, in the trabecular core
+            lytic_seed |= low & (z_coarse <= -params.seed_z) & (depth >= params.coarse_min_depth_mm) \
+                & (grid.coarse[bone] <= trabecular - params.min_lytic_deficit_hu)
+        high = (z_high >= params.grow_z) & (smoothed > trabecular)
+        dense = high & (z_high >= params.seed_z) & (smoothed >= trabecular + params.min_blastic_excess_hu)
         # Deep (trabecular) bone: dense is abnormal. Shallower, thin bone (pedicles, laminae) is
         # dense by nature: there only a one-sided excess over the mirror side counts.
-        asymmetry = mirror_difference(grid)
+        asymmetry_map = mirror_difference(grid)
+        asymmetry = asymmetry_map[bone]
         # With thick slices the cortex's partial volume reaches one slice deep: scale the depths with it.
-        thick = max(grid.spacing)
-        core_depth = max(params.blastic_core_depth_mm, 1.5 * thick)
+        core_depth = max(params.blastic_core_depth_mm, 1.5 * max(grid.spacing))
         # The sacrum (and S1, fused to it) holds thick dense bone by nature (alae, sacroiliac
         # subchondral bone): there the left-right comparison is always required.
-        sacral = np.isin(grid.labels, SACRAL_LABELS)
+        sacral = (labels == SACRAL_LABELS[0]) | (labels == SACRAL_LABELS[1])
         blastic_seed = dense & (((depth >= core_depth) & ~sacral) | (
             (depth >= params.blastic_min_depth_mm) & (asymmetry >= params.seed_z * high_spread)
             & (asymmetry >= params.min_blastic_excess_hu)))
-    lytic = _hysteresis(lytic_seed, low)
-    blastic = _hysteresis(blastic_seed, high)
+        z_flat = np.where(z_low < 0, z_low, np.maximum(z_high, 0))
+    z = np.full(grid.labels.shape, np.nan, dtype=np.float32)
+    z[bone] = z_flat
+    masks = []
+    for flat in (low, high, lytic_seed, blastic_seed):
+        full = np.zeros(grid.labels.shape, dtype=bool)
+        full[bone] = flat
+        masks.append(full)
+    low, high, lytic_seed, blastic_seed = masks
+    # One lesion = departures of either sign lying together: a mixed deposit's lytic and sclerotic
+    # parts are a normal-looking voxel or two apart once smoothed, so 1-voxel gaps are closed
+    # first, then every closed component holding a seed is kept (gap voxels included).
+    seeded = _hysteresis(lytic_seed, low) | _hysteresis(blastic_seed, high)
+    lesion = _join(seeded, low | high, bone, grid.spacing, params.join_mm)
     code = np.zeros(grid.labels.shape, dtype=np.uint8)
-    code[lytic] = 1
-    code[blastic] = 2
-    components, n = ndimage.label(code > 0, structure=np.ones((3, 3, 3), bool))
+    code[lesion] = 3
+    code[lesion & low] = 1
+    code[lesion & high] = 2
+    components, n = ndimage.label(lesion, structure=np.ones((3, 3, 3), bool))
     min_voxels = params.min_volume_mm3 / grid.voxel_mm3
+    mid = midlines(grid)
     candidates: list[Candidate] = []
     for i, box in enumerate(ndimage.find_objects(components), start=1):
         if box is None:
@@ -196,9 +200,14 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
         touched = {int(a): int(b) for a, b in zip(labs, counts) if a}
         zs = z[box][mask]
         c = code[box][mask]
+        label = max(touched, key=touched.get)
+        asym = asymmetry_map[box][mask]
+        asym = asym[np.isfinite(asym)]
         candidates.append(Candidate(
-            index=len(candidates) + 1, label=max(touched, key=touched.get), mask_box=box, mask=mask,
+            index=len(candidates) + 1, label=label, mask_box=box, mask=mask,
             n_lytic_voxels=int((c == 1).sum()), n_blastic_voxels=int((c == 2).sum()),
             peak_z=float(np.nanmax(np.abs(zs))), mean_abs_z=float(np.nanmean(np.abs(zs))), labels_touched=touched,
+            mirror_overlap=mirror_overlap(mask, box, mid[label]) if label in mid else None,
+            asymmetry_p90_hu=float(np.percentile(asym, 90)) if asym.size else None,
         ))
     return candidates, z, code

@@ -25,7 +25,7 @@ from .regions import VertebraRegions
 
 __all__ = ["LesionRecord", "describe_candidate", "confidence_score", "SOURCE"]
 
-SOURCE = "napari-spine-mets lesion detector 1.0 (HU vs the patient's normal bone)"
+SOURCE = "napari-spine-mets lesion detector 1.1 (HU vs the patient's normal bone)"
 
 
 @dataclass

@@ -16,8 +16,14 @@ A level whose median departs from the pooled median by more than ``outlier_sd`` 
 SDs of the level medians (a vertebra filled with sclerotic or lytic disease, or a
 fractured body) is an *outlier*: its own statistics are not trusted and the pooled ones
 are its reference. Median/MAD are used because a lesion in a level is itself an outlier
-among that level's voxels and must not set the level's "normal". The 3 mm, 1.5 mm and
-3-SD choices are project heuristics.
+among that level's voxels and must not set the level's "normal".
+
+MAD alone breaks down once a deposit fills half of a small body's core, so every estimate
+is *trimmed* first: a level's statistics come from its core voxels within ``LEVEL_TRIM_SD``
+(2.5) pooled SDs of the pooled median, and each depth band of a profile (pooled, per level,
+coarse) from the voxels within ``TRIM_SD`` (4) SDs of a first, untrimmed estimate (for a
+level's own profile: the pooled band shifted by the level's offset). The 3 mm, 1.5 mm, SD and
+trimming choices are project heuristics.
 """
 
 from __future__ import annotations
@@ -35,8 +41,13 @@ __all__ = ["LevelNormal", "NormalBone", "estimate_normal_bone", "depth_profile",
 CORE_MM = 3.0
 SHELL_MM = 1.5
 OUTLIER_SD = 3.0
-#: Per-level statistics are re-estimated from voxels within this many pooled SDs (project heuristic).
+#: Depth profiles are re-estimated from voxels within this many SDs of a first estimate (project heuristic).
 TRIM_SD = 4.0
+#: Per-level statistics are re-estimated from voxels within this many pooled SDs of the pooled
+#: median: tighter, because a faint lytic deposit (lytic tissue ~75 HU below the pale bone of an
+#: old patient, about 4 SD) filling most of a small body must not pull its level's median along
+#: (project heuristic).
+LEVEL_TRIM_SD = 2.5
 #: Depth bands (mm below the label's surface) of the normal-bone profile (project heuristic).
 DEPTH_EDGES_MM: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, float("inf"))
 #: Robust SD = 1.4826 x MAD for normally distributed values.
@@ -94,6 +105,9 @@ class NormalBone:
     depth_sd_hu: list[float] = field(default_factory=list)
     #: The same profile per label (its own bone only): label -> (medians, sds).
     label_profiles: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)
+    #: The pooled profile of the coarse smoothing (``BoneGrid.coarse``); empty when there is none.
+    coarse_depth_median_hu: list[float] = field(default_factory=list)
+    coarse_depth_sd_hu: list[float] = field(default_factory=list)
 
     def reference(self, label: int) -> tuple[float, float, float]:
         """(reference HU, raw robust SD, smoothed robust SD) for a bone label."""
@@ -121,22 +135,37 @@ class NormalBone:
 
 
 def depth_profile(grid: BoneGrid, labels: list[int], edges: tuple[float, ...] = (), min_count: int = 50,
-                  fallback: tuple[list[float], list[float]] | None = None) -> tuple[list[float], list[float], list[float]]:
+                  fallback: tuple[list[float], list[float]] | None = None,
+                  window: tuple[list[float], list[float]] | None = None,
+                  image: np.ndarray | None = None,
+                  samples: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[float], list[float], list[float]]:
     """Median and robust SD of smoothed HU of the given levels' bone, per depth band (mm).
 
     Near the surface normal bone is cortex (and its partial volume), deep inside it is
     trabecular: a lesion is judged against normal bone *at the same depth*, which keeps
     the cortical shell from looking blastic and lets a lytic breach of the cortex stand out.
+    ``window`` = (centre, half-width) per band: only values inside it are used (trimmed
+    estimate), so a deposit filling most of a small body's core cannot become its "normal".
+    ``image`` replaces the fine smoothing (``grid.smoothed``), e.g. by the coarse one; ``samples``
+    = (depth, values) already taken from the grid replaces ``labels`` and ``image``.
     """
     edges = edges or DEPTH_EDGES_MM
-    mask = np.isin(grid.labels, labels) if labels else grid.labels > 0
-    depth = grid.depth_mm[mask]
-    values = grid.smoothed[mask]
+    if samples is not None:
+        depth, values = samples
+    else:
+        mask = np.isin(grid.labels, labels) if labels else grid.labels > 0
+        depth = grid.depth_mm[mask]
+        values = (grid.smoothed if image is None else image)[mask]
+    if image is not None:  # the coarse smoothing is NaN outside the medulla
+        finite = np.isfinite(values)
+        depth, values = depth[finite], values[finite]
     band = np.digitize(depth, edges[1:-1])
     medians: list[float] = []
     sds: list[float] = []
     for i in range(len(edges) - 1):
         v = values[band == i]
+        if window is not None:
+            v = v[np.abs(v - window[0][i]) <= window[1][i]]
         if v.size < min_count and fallback is not None:
             medians.append(fallback[0][i])
             sds.append(fallback[1][i])
@@ -153,7 +182,7 @@ def depth_profile(grid: BoneGrid, labels: list[int], edges: tuple[float, ...] = 
 
 def _trim_levels(grid: BoneGrid, core_idx: dict, levels: dict[int, LevelNormal], pooled: float,
                  pooled_sd: float, pooled_ssd: float) -> None:
-    """Re-estimate each level from its voxels within ``TRIM_SD`` pooled SDs of the pooled median.
+    """Re-estimate each level from its voxels within ``LEVEL_TRIM_SD`` pooled SDs of the pooled median.
 
     A large lesion can hold a third of a body's voxels and drag its plain median and MAD
     towards itself; trimming to the normal range first keeps the lesion out of "normal".
@@ -164,7 +193,7 @@ def _trim_levels(grid: BoneGrid, core_idx: dict, levels: dict[int, LevelNormal],
         idx = core_idx[label]
         raw = grid.hu[idx]
         sm = grid.smoothed[idx]
-        keep = np.abs(sm - pooled) <= TRIM_SD * max(pooled_ssd, 1.0)
+        keep = np.abs(sm - pooled) <= LEVEL_TRIM_SD * max(pooled_ssd, 1.0)
         if keep.sum() < MIN_CORE_VOXELS:
             continue
         lv.trabecular_median_hu, lv.trabecular_sd_hu = _median_sd(raw[keep])
@@ -223,17 +252,33 @@ def estimate_normal_bone(grid: BoneGrid, core_mm: float = CORE_MM, shell_mm: flo
             # a level's own spread may be inflated by a lesion: never trust more than 1.5 x the pooled one
             lv.reference_sd_hu = float(min(lv.trabecular_sd_hu, 1.5 * pooled_sd))
             lv.reference_smoothed_sd_hu = float(min(lv.smoothed_sd_hu, 1.5 * pooled_ssd))
-    edges, prof_median, prof_sd = depth_profile(grid, [lv.label for lv in levels.values() if not lv.outlier])
+    normal_labels = [lv.label for lv in levels.values() if not lv.outlier]
+    edges, first_median, first_sd = depth_profile(grid, normal_labels)
+    # trimmed re-estimate: a large deposit in a short scan must not widen or shift the pooled profile
+    _, prof_median, prof_sd = depth_profile(grid, normal_labels, fallback=(first_median, first_sd),
+                                            window=(first_median, [TRIM_SD * v for v in first_sd]))
     label_profiles = {}
-    for label in levels:
-        _, lm, ls = depth_profile(grid, [label], min_count=MIN_BAND_VOXELS, fallback=(prof_median, prof_sd))
+    voxels = ndimage.value_indices(grid.labels, ignore_value=0)
+    for label, lv in levels.items():
+        shift = lv.reference_hu - pooled
+        window = ([m + shift for m in prof_median], [TRIM_SD * v for v in prof_sd])
+        idx = voxels[label]
+        _, lm, ls = depth_profile(grid, [label], min_count=MIN_BAND_VOXELS, fallback=(prof_median, prof_sd),
+                                  window=window, samples=(grid.depth_mm[idx], grid.smoothed[idx]))
         label_profiles[label] = (lm, ls)
+    coarse_median: list[float] = []
+    coarse_sd: list[float] = []
+    if grid.coarse is not None:
+        _, first_median, first_sd = depth_profile(grid, normal_labels, image=grid.coarse)
+        _, coarse_median, coarse_sd = depth_profile(grid, normal_labels, fallback=(first_median, first_sd),
+                                                    window=(first_median, [TRIM_SD * v for v in first_sd]),
+                                                    image=grid.coarse)
     cortical = [lv.cortical_median_hu for lv in levels.values() if lv.cortical_median_hu is not None]
     return NormalBone(
         levels=levels, pooled_trabecular_hu=float(pooled), pooled_trabecular_sd_hu=float(pooled_sd),
         pooled_smoothed_sd_hu=float(pooled_ssd), pooled_cortical_hu=float(np.median(cortical)) if cortical else None,
         excluded_levels=excluded, depth_edges_mm=edges, depth_median_hu=prof_median, depth_sd_hu=prof_sd,
-        label_profiles=label_profiles,
+        label_profiles=label_profiles, coarse_depth_median_hu=coarse_median, coarse_depth_sd_hu=coarse_sd,
         method=(f"trabecular = voxels >= {core_mm:g} mm inside each label's surface, cortical = within {shell_mm:g} mm; "
                 f"median and 1.4826 x MAD per level; levels > {outlier_sd:g} robust SD from the pooled median use "
                 "the pooled values (project heuristics)"),

@@ -27,11 +27,12 @@ from .fracture import VertebraFracture, assess_fractures
 from .inputs import DetectionCancelled, check_inputs
 from .normal_bone import NormalBone, estimate_normal_bone
 from .regions import vertebra_regions
+from .screen import ScreenedCandidate, ScreenParams, screen_candidate
 
 __all__ = ["LesionReport", "detect_lesions", "METHOD_VERSION"]
 
 log = logging.getLogger(__name__)
-METHOD_VERSION = "1.0"
+METHOD_VERSION = "1.1"
 Progress = Callable[[float, str], None]
 
 
@@ -48,6 +49,8 @@ class LesionReport:
     notes: list[str] = field(default_factory=list)
     source: str = SOURCE
     disclaimer: str = DISCLAIMER
+    #: Departures from normal bone not proposed as lesions (see :mod:`.screen`), with the reason.
+    not_proposed: list[ScreenedCandidate] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +59,7 @@ class LesionReport:
                       "(see docs/lesions.md); thresholds are project heuristics",
             "labels_name": self.labels.name,
             "lesions": [r.to_json() for r in self.lesions],
+            "not_proposed": [c.to_json() for c in self.not_proposed],
             "vertebrae": [v.to_json() for v in self.vertebrae],
             "normal_bone": self.normal_bone.to_json(), "parameters": self.parameters,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()}, "notes": list(self.notes),
@@ -65,7 +69,8 @@ class LesionReport:
 def detect_lesions(volume: Volume, vertebrae: LabelMap | None, parts: LabelMap | None = None,
                    progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                    candidate_params: CandidateParams = CandidateParams(),
-                   classify_params: ClassifyParams = ClassifyParams()) -> LesionReport:
+                   classify_params: ClassifyParams = ClassifyParams(),
+                   screen_params: ScreenParams = ScreenParams()) -> LesionReport:
     """Find, classify and measure lesions inside the labelled vertebrae and sacrum of a CT.
 
     Raises :class:`~napari_spine_mets.errors.ModalityError` for MR (or non-HU) input,
@@ -97,11 +102,19 @@ def detect_lesions(volume: Volume, vertebrae: LabelMap | None, parts: LabelMap |
     regions = vertebra_regions(grid, vertebrae, parts)
     step("vertebra regions", 0.8)
     records: list[LesionRecord] = []
+    screened: list[ScreenedCandidate] = []
     cropped = np.zeros(grid.labels.shape, dtype=np.uint16)
     for cand in sorted(candidates, key=lambda c: tuple(s.start for s in c.mask_box)):
         lesion_id = len(records) + 1
         evidence = classify_candidate(cand, grid, normal, classify_params)
-        records.append(describe_candidate(lesion_id, cand, evidence, grid, regions, volume.affine))
+        record = describe_candidate(lesion_id, cand, evidence, grid, regions, volume.affine)
+        reason = screen_candidate(cand, grid, regions.get(cand.label), screen_params)
+        if reason is not None:
+            screened.append(ScreenedCandidate(record.lesion.level, record.lesion.kind.value,
+                                              float(record.lesion.volume_mm3 or 0.0), record.centroid_lps_mm, reason,
+                                              record.lesion.hu.mean))
+            continue
+        records.append(record)
         cropped[cand.mask_box][cand.mask] = lesion_id
     in_body: dict[str, list[int]] = {}
     for r in records:
@@ -116,7 +129,11 @@ def detect_lesions(volume: Volume, vertebrae: LabelMap | None, parts: LabelMap |
     if normal.excluded_levels:
         notes.append(f"levels whose bone departs from the others as a whole (pooled reference used): "
                      f"{', '.join(normal.excluded_levels)}")
+    if screened:
+        notes.append(f"{len(screened)} departure(s) from normal bone not proposed as lesions (see not_proposed)")
     params = {"candidates": candidate_params.to_json(), "classify": classify_params.to_json(),
+              "screen": screen_params.to_json(),
               "smoothing_sigma_mm": grid.sigma_mm, "parts_map_used": parts is not None}
-    log.info("lesion detection: %d lesion(s) in %.2f s", len(records), sum(timings.values()))
-    return LesionReport(labels, records, fractures, normal, params, timings, notes)
+    log.info("lesion detection: %d lesion(s), %d departure(s) not proposed, in %.2f s", len(records), len(screened),
+             sum(timings.values()))
+    return LesionReport(labels, records, fractures, normal, params, timings, notes, not_proposed=screened)

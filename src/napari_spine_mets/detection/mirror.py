@@ -1,0 +1,58 @@
+"""Left-right comparison inside each vertebra: its midsagittal plane, mirror voxels, asymmetry.
+
+Normal anatomy is nearly left-right symmetric, so dense *normal* bone (facets, pedicle
+bases, costovertebral joints) is matched by its mirror image while a one-sided deposit is
+not. The plane of a label is the median column (x) of its trabecular core (array axis 2
+runs from the patient's right to left). Assumes the spine is not rotated much about its
+long axis (scoliosis breaks it; see docs/lesions.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bone_grid import BoneGrid
+
+__all__ = ["midlines", "mirror_overlap", "mirror_difference"]
+
+
+def midlines(grid: BoneGrid, core_mm: float = 3.0) -> dict[int, float]:
+    """Per label, the column (x) of its midsagittal plane: the median x of its trabecular core."""
+    from scipy import ndimage
+
+    core = ndimage.value_indices(grid.labels * (grid.depth_mm >= core_mm), ignore_value=0)
+    return {int(label): float(np.median(idx[2])) for label, idx in core.items()}
+
+
+def mirror_overlap(mask: np.ndarray, box: tuple[slice, slice, slice], centre: float) -> float:
+    """Fraction of ``mask`` (within ``box``) whose mirror voxel across column ``centre`` is also in it."""
+    z, y, x = np.nonzero(mask)
+    xm = np.rint(2.0 * centre - (x + box[2].start)).astype(np.intp) - box[2].start
+    inside = (xm >= 0) & (xm < mask.shape[2])
+    return float(mask[z[inside], y[inside], xm[inside]].sum()) / max(len(x), 1)
+
+
+def mirror_difference(grid: BoneGrid, core_mm: float = 3.0) -> np.ndarray:
+    """Smoothed HU minus that of the mirror voxel across each label's midsagittal plane.
+
+    The plane is the label's median column (x) of its trabecular core; NaN where the
+    mirror voxel lies outside the label. Normal anatomy is nearly left-right symmetric, so
+    dense *normal* bone (facets, processes) cancels while a one-sided sclerotic deposit
+    stands out. Assumes the spine is not rotated much about its long axis.
+    """
+    from scipy import ndimage
+
+    out = np.full(grid.labels.shape, np.nan, dtype=np.float32)
+    nx = grid.labels.shape[2]
+    mid = midlines(grid, core_mm)
+    for label, (z, y, x) in ndimage.value_indices(grid.labels, ignore_value=0).items():
+        if label not in mid:
+            continue
+        centre = mid[label]
+        xm = np.rint(2.0 * centre - x).astype(np.intp)
+        ok = (xm >= 0) & (xm < nx)
+        z, y, x, xm = z[ok], y[ok], x[ok], xm[ok]
+        same = grid.labels[z, y, xm] == label
+        z, y, x, xm = z[same], y[same], x[same], xm[same]
+        out[z, y, x] = grid.smoothed[z, y, x] - grid.smoothed[z, y, xm]
+    return out

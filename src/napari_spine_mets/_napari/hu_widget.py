@@ -32,9 +32,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..anatomy import TOTALSEG_VERTEBRA_IDS, level_of_label
-from ..display import DECISION_SUPPORT_NOTICE
 from ..io import geometry
 from ..volume import LabelMap, Volume
+from .dock_parts import add_notice
 from .layers import METADATA_KEY
 from .workers import run_in_background
 
@@ -85,9 +85,7 @@ class HuWidget(QWidget):
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        notice = QLabel(DECISION_SUPPORT_NOTICE)
-        notice.setWordWrap(True)
-        layout.addWidget(notice)
+        add_notice(layout)
         form = QFormLayout()
         self.ct_combo, self.labels_combo = QComboBox(), QComboBox()
         self.parts_combo, self.lesions_combo = QComboBox(), QComboBox()

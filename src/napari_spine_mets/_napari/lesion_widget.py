@@ -25,17 +25,16 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..case_parts import Lesion, LesionKind, LesionStatus
-from ..display import DECISION_SUPPORT_NOTICE
 from ..errors import SpineMetsError
 from ..io import geometry
 from ..volume import LabelMap, Volume
+from .dock_parts import add_notice, add_run_row
 from .layers import METADATA_KEY
 from .lesion_layer import (
     KIND_COLOURS,
@@ -97,25 +96,14 @@ class LesionWidget(QWidget):
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        notice = QLabel(DECISION_SUPPORT_NOTICE)
-        notice.setWordWrap(True)
-        layout.addWidget(notice)
+        add_notice(layout)
         form = QFormLayout()
         self.ct_combo, self.labels_combo, self.parts_combo = QComboBox(), QComboBox(), QComboBox()
         form.addRow("CT:", self.ct_combo)
         form.addRow("Vertebra labels:", self.labels_combo)
         form.addRow("Parts (optional):", self.parts_combo)
         layout.addLayout(form)
-        row = QHBoxLayout()
-        self.detect_button = QPushButton("Detect lesions")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        row.addWidget(self.detect_button)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        layout.addWidget(self.progress)
+        self.detect_button, self.cancel_button, self.progress = add_run_row(layout, "Detect lesions")
         self.status = QLabel("Lesions are searched inside the labelled vertebrae and sacrum.")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

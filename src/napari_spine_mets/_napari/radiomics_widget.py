@@ -41,8 +41,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..display import DECISION_SUPPORT_NOTICE
 from ..radiomics.settings import FEATURE_CLASSES, RadiomicsSettings
+from .dock_parts import add_notice
 from .layers import METADATA_KEY
 from .session import session_of
 from .workers import run_in_background
@@ -96,9 +96,7 @@ class RadiomicsWidget(QWidget):
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        notice = QLabel(DECISION_SUPPORT_NOTICE)
-        notice.setWordWrap(True)
-        layout.addWidget(notice)
+        add_notice(layout)
         form = QFormLayout()
         self.image_combo, self.source_combo, self.label_combo = QComboBox(), QComboBox(), QComboBox()
         self.source_combo.currentIndexChanged.connect(self._refresh_labels)

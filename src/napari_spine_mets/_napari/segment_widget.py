@@ -18,7 +18,6 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -26,7 +25,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..display import DECISION_SUPPORT_NOTICE
+from .dock_parts import add_notice, add_run_row
 from .layers import METADATA_KEY, labels_layer_data
 from .workers import run_in_process
 
@@ -54,9 +53,7 @@ class SegmentWidget(QWidget):
         self._cancel = None
         self.result: SegmentationResult | None = None
         layout = QVBoxLayout(self)
-        notice = QLabel(DECISION_SUPPORT_NOTICE)
-        notice.setWordWrap(True)
-        layout.addWidget(notice)
+        add_notice(layout)
         form = QFormLayout()
         self.image_combo = QComboBox()
         self.device_combo = QComboBox()
@@ -64,16 +61,7 @@ class SegmentWidget(QWidget):
         form.addRow("CT:", self.image_combo)
         form.addRow("Device:", self.device_combo)
         layout.addLayout(form)
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Segment vertebrae")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        layout.addWidget(self.progress)
+        self.run_button, self.cancel_button, self.progress = add_run_row(layout, "Segment vertebrae")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)

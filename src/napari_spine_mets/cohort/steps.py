@@ -227,16 +227,19 @@ def _features(state: StudyState, row: dict[str, Any], mask: np.ndarray) -> None:
 
 
 def scores(state: StudyState) -> None:
-    """The scores the data allow: HU bone quality per level, Bilsky CT estimate at lesion levels, PNI."""
-    from ..scores import ScoreInputError, bilsky_ct_estimate_from_labels, hu_bone_quality, pni
+    """The scores the data allow: HU bone quality per level, Bilsky CT estimate at lesion levels, PNI.
 
-    meta = state.volume.metadata
+    HU bands and PNI come from the same functions as the case's scores (:mod:`..scores.from_case`),
+    so a table row and the study's case folder agree.
+    """
+    from ..case_parts import ClinicalEntries
+    from ..scores import ScoreInputError, bilsky_ct_estimate_from_labels, pni_from_entries
+    from ..scores.from_case import hu_quality_on_scan
+
     done: list[str] = []
     for row in state.rows:
         if row["roi_kind"] == "vertebral_body" and row.get("hu_usable"):
-            r = hu_bone_quality(hu_mean=row["hu_mean"], level=row["level"], kvp=meta.kvp,
-                                contrast=meta.contrast_applied)
-            row["hu_band"] = r.band
+            row["hu_band"] = hu_quality_on_scan(row["hu_mean"], row["level"], state.volume.metadata).band
             done.append("hu_bone_quality")
         if row["roi_kind"] == "lesion" and row["level"] and state.parts is not None:
             try:
@@ -249,7 +252,8 @@ def scores(state: StudyState) -> None:
     lymph = state.study.clinical.get("lymphocytes_1e9_per_l")
     if _present(albumin) and _present(lymph):
         try:
-            value = pni(albumin_g_per_dl=float(albumin) / 10.0, lymphocytes_per_mm3=float(lymph) * 1000.0).total
+            entries = ClinicalEntries(albumin_g_per_l=float(albumin), lymphocytes_1e9_per_l=float(lymph))
+            value = pni_from_entries(entries).total
             for row in state.rows:
                 row["pni"] = value
             done.append("pni")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
+from ..knobs import Knobs
 from .bone_grid import BoneGrid
 from .expected import coarse_departure, expected_maps, expected_on_bone
 from .mirror import midlines, mirror_difference, mirror_overlap
@@ -44,7 +45,7 @@ __all__ = ["SACRAL_LABELS", "CandidateParams", "Candidate", "expected_maps", "mi
 
 
 @dataclass(frozen=True)
-class CandidateParams:
+class CandidateParams(Knobs):
     """Every knob of candidate finding (recorded with the results)."""
 
     seed_z: float = 5.0
@@ -69,7 +70,7 @@ class CandidateParams:
         return float(np.pi / 6.0 * self.min_diameter_mm**3)
 
     def to_json(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.__dict__.items()} | {"min_volume_mm3": round(self.min_volume_mm3, 1)}
+        return super().to_json() | {"min_volume_mm3": round(self.min_volume_mm3, 1)}
 
 
 @dataclass

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..case_parts import LesionKind
+from ..knobs import Knobs
 from .bone_grid import BoneGrid
 from .candidates import Candidate
 from .normal_bone import NormalBone
@@ -39,7 +40,7 @@ __all__ = ["ClassifyParams", "KindEvidence", "PartsSummary", "classify_candidate
 
 
 @dataclass(frozen=True)
-class ClassifyParams:
+class ClassifyParams(Knobs):
     lytic_z: float = 2.0
     blastic_z: float = 3.0
     min_deficit_hu: float = 40.0
@@ -51,9 +52,6 @@ class ClassifyParams:
     #: ...and sclerotic parts of at least this fraction: higher, because a lytic deposit's edge
     #: takes in some cortex, which is dense by nature.
     mixed_sclerotic_fraction: float = 0.07
-
-    def to_json(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.__dict__.items()}
 
 
 @dataclass

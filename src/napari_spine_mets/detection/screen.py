@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..knobs import Knobs
 from .bone_grid import BoneGrid
 from .candidates import Candidate
 from .normal_bone import CORE_MM, level_name
@@ -40,15 +41,12 @@ __all__ = ["ScreenParams", "ScreenedCandidate", "body_share", "screen_candidate"
 
 
 @dataclass(frozen=True)
-class ScreenParams:
+class ScreenParams(Knobs):
     body_fraction: float = 0.5
     medulla_depth_mm: float = CORE_MM
     min_medullary_fraction: float = 0.25
     max_mirror_overlap: float = 0.25
     min_asymmetry_hu: float = 150.0
-
-    def to_json(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.__dict__.items()}
 
 
 @dataclass

@@ -19,9 +19,10 @@ import numpy as np
 from .. import __version__
 from ..io import geometry
 from ..volume import LabelMap
-from .deidentify import DeidProfile, deidentify_dataset
+from .deidentify import DeidProfile
 from .errors import DicomExportError
-from .source_series import SourceSeries, load_source_series
+from .export_file import source_series_of, write_dataset
+from .source_series import SourceSeries
 
 __all__ = ["SERIES_PREFIX", "export_seg", "build_seg"]
 
@@ -50,25 +51,11 @@ def export_seg(
     builds from it. ``lesion_levels`` maps lesion ids to levels for the anatomic region.
     ``uid_seed`` makes the SEG's UIDs deterministic.
     """
-    from ..io.atomic import atomic_write_bytes
-
-    src = source if isinstance(source, SourceSeries) else load_source_series(source, series)
+    src = source_series_of(source, series)
     seg = build_seg(labels, src, lesion_levels=lesion_levels, series_number=series_number, uid_seed=uid_seed)
-    if deidentify is not None:
-        deidentify_dataset(seg, deidentify)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, _encode(seg))
+    out = write_dataset(seg, out_path, deidentify)
     log.info("wrote SEG '%s' (%d segments) to %s", labels.name, len(seg.SegmentSequence), out.name)
     return out
-
-
-def _encode(ds: Any) -> bytes:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 def build_seg(

@@ -20,10 +20,11 @@ from typing import Any
 
 from .. import __version__
 from ..case import Case
-from .deidentify import DeidProfile, deidentify_dataset
+from .deidentify import DeidProfile
 from .errors import DicomExportError
+from .export_file import source_series_of, write_dataset
 from .measurements import is_reportable_lesion, measurement_rows
-from .source_series import SourceSeries, load_source_series
+from .source_series import SourceSeries
 
 __all__ = ["export_sr", "build_sr", "HU_FINDING"]
 
@@ -45,16 +46,9 @@ def export_sr(
     uid_seed: str | None = None,
 ) -> Path:
     """Write the TID 1500 SR of ``case`` (referencing the ``source`` series) at ``out_path``."""
-    from ..io.atomic import atomic_write_bytes
-    from .seg_export import _encode
-
-    src = source if isinstance(source, SourceSeries) else load_source_series(source, series)
+    src = source_series_of(source, series)
     sr = build_sr(case, src, series_number=series_number, uid_seed=uid_seed)
-    if deidentify is not None:
-        deidentify_dataset(sr, deidentify)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, _encode(sr))
+    out = write_dataset(sr, out_path, deidentify)
     log.info("wrote SR with %d measurement group(s) to %s", _n_groups(sr), out.name)
     return out
 

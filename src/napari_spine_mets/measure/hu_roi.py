@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..display import DECISION_SUPPORT_NOTICE, hu_caveats
+from ..knobs import Knobs
 
 from ..volume import LabelMap, Volume
 from .manual_roi import (
@@ -64,8 +65,10 @@ METHOD_VERSION = "1.0"
 
 
 @dataclass(frozen=True)
-class HuParams:
+class HuParams(Knobs):
     """Every knob of the automatic ROI placement, with its unit (recorded with the results)."""
+
+    json_digits: ClassVar[int | None] = 4
 
     #: Inset of the ROI from the body's outer edge (the cortex), mm.
     margin_mm: float = 3.0
@@ -83,9 +86,6 @@ class HuParams:
     heterogeneous_sd_hu: float = 60.0
     #: Opening disc radius of the body finder (whole-vertebra labels only), mm.
     opening_radius_mm: float = 6.0
-
-    def to_json(self) -> dict[str, float]:
-        return {k: round(float(v), 4) for k, v in self.__dict__.items()}
 
 
 @dataclass

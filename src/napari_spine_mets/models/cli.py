@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,44 @@ def _table_options(p: argparse.ArgumentParser) -> None:
                         "dropping or filling is recorded in the model file / report")
 
 
-def _register_nomogram(subparsers: Any) -> None:
-    parser = subparsers.add_parser("nomogram", help="radiomics nomograms: fit, evaluate, apply",
-                                   description="LASSO Radscore + clinical logistic nomograms on your own cohort. "
-                                               "Decision support, not a diagnosis.")
+def _command(subparsers: Any, name: str, help_text: str, description: str) -> Any:
+    """``spine-mets NAME ACTION``: the command's parser; returns its (required) ACTION sub-parsers."""
+    parser = subparsers.add_parser(name, help=help_text, description=f"{description} Decision support, not a diagnosis.")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
+    return sub
+
+
+def _table_action(p: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int]) -> None:
+    """Last options of an action that reads a table (``fit``, ``evaluate``), and its handler."""
+    _table_options(p)
+    _common(p)
+    p.set_defaults(handler=handler)
+
+
+def _add_evaluate(sub: Any, help_text: str) -> argparse.ArgumentParser:
+    """The ``evaluate`` action's positional arguments and ``--out`` (the same for both model kinds)."""
+    ev = sub.add_parser("evaluate", help=help_text)
+    ev.add_argument("model", type=Path)
+    ev.add_argument("table", type=Path)
+    ev.add_argument("--out", type=Path, required=True, help="folder for metrics.json, figures (PNG+SVG) and "
+                                                             "model_with_validation.json")
+    return ev
+
+
+def _add_apply(sub: Any, help_text: str, handler: Callable[[argparse.Namespace], int]) -> None:
+    """The ``apply`` action: one model file on one case (the same arguments for both model kinds)."""
+    ap = sub.add_parser("apply", help=help_text)
+    ap.add_argument("model", type=Path)
+    ap.add_argument("case", type=Path, help="case folder, or a one-row CSV / JSON of values")
+    ap.add_argument("--roi", type=int, default=None, help="ROI whose measurements are the features")
+    _common(ap)
+    ap.set_defaults(handler=handler)
+
+
+def _register_nomogram(subparsers: Any) -> None:
+    sub = _command(subparsers, "nomogram", "radiomics nomograms: fit, evaluate, apply",
+                   "LASSO Radscore + clinical logistic nomograms on your own cohort.")
     fit = sub.add_parser("fit", help="fit a nomogram on a training table")
     fit.add_argument("table", type=Path, help="feature table (CSV/TSV/JSON), one row per lesion or patient")
     fit.add_argument("--outcome", required=True, help="0/1 outcome column")
@@ -55,32 +88,16 @@ def _register_nomogram(subparsers: Any) -> None:
     fit.add_argument("--threshold", default="0.5", help="probability threshold, or 'youden' (default 0.5)")
     fit.add_argument("--name", default=None, help="model name (default: from the output file)")
     fit.add_argument("--out", type=Path, required=True, help="model file to write (JSON)")
-    _table_options(fit)
-    _common(fit)
-    fit.set_defaults(handler=_nomogram_fit)
-    ev = sub.add_parser("evaluate", help="validation metrics and figures on a table")
-    ev.add_argument("model", type=Path)
-    ev.add_argument("table", type=Path)
-    ev.add_argument("--out", type=Path, required=True, help="folder for metrics.json, figures (PNG+SVG) and "
-                                                             "model_with_validation.json")
+    _table_action(fit, _nomogram_fit)
+    ev = _add_evaluate(sub, "validation metrics and figures on a table")
     ev.add_argument("--hl-groups", type=int, default=10, help="Hosmer-Lemeshow groups (default 10)")
-    _table_options(ev)
-    _common(ev)
-    ev.set_defaults(handler=_nomogram_evaluate)
-    ap = sub.add_parser("apply", help="probability and points of one case")
-    ap.add_argument("model", type=Path)
-    ap.add_argument("case", type=Path, help="case folder, or a one-row CSV / JSON of values")
-    ap.add_argument("--roi", type=int, default=None, help="ROI whose measurements are the features")
-    _common(ap)
-    ap.set_defaults(handler=_nomogram_apply)
+    _table_action(ev, _nomogram_evaluate)
+    _add_apply(sub, "probability and points of one case", _nomogram_apply)
 
 
 def _register_survival(subparsers: Any) -> None:
-    parser = subparsers.add_parser("survival", help="Cox survival models: fit, evaluate, apply",
-                                   description="Cox proportional-hazards models on your own cohort. "
-                                               "Decision support, not a diagnosis.")
-    sub = parser.add_subparsers(dest="action", metavar="ACTION")
-    sub.required = True
+    sub = _command(subparsers, "survival", "Cox survival models: fit, evaluate, apply",
+                   "Cox proportional-hazards models on your own cohort.")
     fit = sub.add_parser("fit", help="fit a Cox model on a cohort table")
     fit.add_argument("table", type=Path)
     fit.add_argument("--time", required=True, help="follow-up time column")
@@ -95,24 +112,12 @@ def _register_survival(subparsers: Any) -> None:
                      help="JSON of the settings imaging features were computed with (default: TABLE.settings.json)")
     fit.add_argument("--name", default=None)
     fit.add_argument("--out", type=Path, required=True)
-    _table_options(fit)
-    _common(fit)
-    fit.set_defaults(handler=_survival_fit)
-    ev = sub.add_parser("evaluate", help="C-index, time-dependent AUC and calibration on a table")
-    ev.add_argument("model", type=Path)
-    ev.add_argument("table", type=Path)
-    ev.add_argument("--out", type=Path, required=True)
+    _table_action(fit, _survival_fit)
+    ev = _add_evaluate(sub, "C-index, time-dependent AUC and calibration on a table")
     ev.add_argument("--bootstrap", type=int, default=200)
     ev.add_argument("--seed", type=int, default=0)
-    _table_options(ev)
-    _common(ev)
-    ev.set_defaults(handler=_survival_evaluate)
-    ap = sub.add_parser("apply", help="predicted survival of one case with each variable's contribution")
-    ap.add_argument("model", type=Path)
-    ap.add_argument("case", type=Path)
-    ap.add_argument("--roi", type=int, default=None)
-    _common(ap)
-    ap.set_defaults(handler=_survival_apply)
+    _table_action(ev, _survival_evaluate)
+    _add_apply(sub, "predicted survival of one case with each variable's contribution", _survival_apply)
 
 
 # --------------------------------------------------------------------------- handlers
@@ -136,8 +141,22 @@ def _write_json(path: Path, doc: Any) -> None:
     atomic_write_text(path, dumps_model(doc))
 
 
-def _nomogram_fit(args: argparse.Namespace) -> int:
+def _print_json(args: argparse.Namespace, doc: Any) -> bool:
+    """Print ``doc`` as JSON when ``--json`` was given; True then (the handler prints nothing else)."""
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    return bool(args.json)
+
+
+def _saved_fit(args: argparse.Namespace, doc: dict[str, Any], coefficients: Any) -> bool:
+    """Write the fitted model to ``--out``; True when ``--json`` printed its summary instead of the text."""
     from .model_file import save_model
+
+    save_model(doc, args.out)
+    return _print_json(args, {"model": str(args.out), "training": doc["training"], "coefficients": coefficients})
+
+
+def _nomogram_fit(args: argparse.Namespace) -> int:
     from .nomogram import fit_nomogram
     from .table import parse_term, read_table, table_feature_settings
 
@@ -155,10 +174,7 @@ def _nomogram_fit(args: argparse.Namespace) -> int:
                        name=args.name or args.out.stem, feature_settings=settings, lasso=not args.no_lasso,
                        rule=args.lambda_rule, folds=args.folds, seed=args.seed, threshold=threshold,
                        missing=args.missing, id_column=args.id_column, source=args.table)
-    save_model(doc, args.out)
-    if args.json:
-        print(json.dumps({"model": str(args.out), "training": doc["training"],
-                          "coefficients": doc["model"]["logistic"]["table"]}, indent=2))
+    if _saved_fit(args, doc, doc["model"]["logistic"]["table"]):
         return 0
     m = doc["model"]
     lines = _banner(doc) + [f"wrote {args.out}", f"training rows: {doc['training']['n']} "
@@ -177,29 +193,51 @@ def _nomogram_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nomogram_evaluate(args: argparse.Namespace) -> int:
+Report = dict[str, Any]
+
+
+def _evaluate(args: argparse.Namespace, evaluate: Callable[..., Report],
+              figures_for: Callable[[Report, Path], list[Path]], validation: Callable[[Report], Any],
+              summary: Callable[[Report], dict[str, Any]], details: Callable[[Report], list[str]]) -> int:
+    """``evaluate`` of either model kind: metrics.json, figures and model_with_validation.json in ``--out``.
+
+    ``evaluate(doc, frame, **table options)`` computes the report; ``validation`` gives what the
+    model file keeps of it; ``summary`` adds to the JSON output and ``details`` to the text.
+    """
     from .model_file import load_model, save_model
-    from .nomogram import evaluate_nomogram, validation_summary
-    from .plots import nomogram_figures
     from .table import read_table
 
     doc = load_model(args.model)
     frame = read_table(args.table)
-    report = evaluate_nomogram(doc, frame, source=args.table, id_column=args.id_column, missing=args.missing,
-                               hl_groups=args.hl_groups)
+    report = evaluate(doc, frame, source=args.table, id_column=args.id_column, missing=args.missing)
     args.out.mkdir(parents=True, exist_ok=True)
     _write_json(args.out / "metrics.json", report)
-    figures = nomogram_figures(report, args.out)
-    validated = dict(doc, validation=validation_summary(report))
-    save_model(validated, args.out / "model_with_validation.json")
-    if args.json:
-        print(json.dumps({"metrics": str(args.out / "metrics.json"), "figures": [str(p) for p in figures],
-                          "auc": report["auc"], "delong": report["delong"],
-                          "hosmer_lemeshow_p": report["hosmer_lemeshow"]["p"]}, indent=2))
+    figures = figures_for(report, args.out)
+    save_model(dict(doc, validation=validation(report)), args.out / "model_with_validation.json")
+    if _print_json(args, {"metrics": str(args.out / "metrics.json"), "figures": [str(p) for p in figures],
+                          **summary(report)}):
         return 0
     lines = _banner(doc) + [f"validation table: {args.table} ({report['n']} rows, {report['n_events']} events)"]
-    for key, a in report["auc"].items():
-        lines.append(f"AUC {key}: {_fmt_ci(a)}")
+    lines += details(report)
+    lines.append(f"wrote {args.out}/metrics.json, model_with_validation.json and {len(figures)} figure files")
+    print("\n".join(lines))
+    return 0
+
+
+def _nomogram_evaluate(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from .nomogram import evaluate_nomogram, validation_summary
+    from .plots import nomogram_figures
+
+    return _evaluate(args, partial(evaluate_nomogram, hl_groups=args.hl_groups), nomogram_figures,
+                     validation_summary, lambda r: {"auc": r["auc"], "delong": r["delong"],
+                                                    "hosmer_lemeshow_p": r["hosmer_lemeshow"]["p"]},
+                     _nomogram_metric_lines)
+
+
+def _nomogram_metric_lines(report: Report) -> list[str]:
+    lines = [f"AUC {key}: {_fmt_ci(a)}" for key, a in report["auc"].items()]
     for t in report["delong"]:
         lines.append(f"DeLong {t['a']} vs {t['b']}: difference {t['difference']:+.3f}, p = {t['p']:.3g}")
     c = report["at_threshold"]["combined"]
@@ -209,13 +247,12 @@ def _nomogram_evaluate(args: argparse.Namespace) -> int:
     hl = report["hosmer_lemeshow"]
     lines.append(f"Hosmer-Lemeshow chi2 {hl['statistic']:.2f} (df {hl['dof']}), p = "
                  + ("n/a" if hl["p"] is None else f"{hl['p']:.3g}"))
-    lines.append(f"wrote {args.out}/metrics.json, model_with_validation.json and {len(figures)} figure files")
-    print("\n".join(lines))
-    return 0
+    return lines
 
 
-def _model_and_case(args: argparse.Namespace, kind: str, other: str) -> tuple[dict[str, Any], Any]:
-    """The model file (refused when it is the other kind of model) and the case's inputs."""
+def _apply(args: argparse.Namespace, kind: str, other: str, apply: Callable[..., dict[str, Any]],
+           details: Callable[[dict[str, Any]], list[str]]) -> int:
+    """``apply`` of either model kind: the model file (refused when it is the other kind) on one case."""
     from .case_inputs import read_case_inputs
     from .errors import ModelFileError
     from .model_file import load_model
@@ -223,34 +260,35 @@ def _model_and_case(args: argparse.Namespace, kind: str, other: str) -> tuple[di
     doc = load_model(args.model)
     if doc["kind"] != kind:
         raise ModelFileError(args.model, f"is a {doc['kind']} model; use 'spine-mets {other} apply'")
-    return doc, read_case_inputs(args.case, args.roi)
+    case = read_case_inputs(args.case, args.roi)
+    result = apply(doc, case.values, settings=case.settings, settings_sha256=case.settings_sha256,
+                   source=case.source)
+    result["case"] = case.source
+    if _print_json(args, result):
+        return 0
+    lines = _banner(doc) + [f"case: {case.source}"] + details(result) + [f"note: {n}" for n in result["notes"]]
+    print("\n".join(lines))
+    return 0
 
 
 def _nomogram_apply(args: argparse.Namespace) -> int:
     from .nomogram import apply_nomogram
 
-    doc, case = _model_and_case(args, "logistic_nomogram", other="survival")
-    result = apply_nomogram(doc, case.values, settings=case.settings, settings_sha256=case.settings_sha256,
-                            source=case.source)
-    result["case"] = case.source
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    lines = _banner(doc) + [f"case: {case.source}",
-                            f"predicted probability of {result['outcome']} = 1: {result['probability']:.3f} "
-                            f"({'at or above' if result['above_threshold'] else 'below'} the model's threshold "
-                            f"{result['threshold']:g})", "nomogram points:"]
+    return _apply(args, "logistic_nomogram", "survival", apply_nomogram, _nomogram_points_lines)
+
+
+def _nomogram_points_lines(result: dict[str, Any]) -> list[str]:
+    lines = [f"predicted probability of {result['outcome']} = 1: {result['probability']:.3f} "
+             f"({'at or above' if result['above_threshold'] else 'below'} the model's threshold "
+             f"{result['threshold']:g})", "nomogram points:"]
     for row in result["terms"]:
         lines.append(f"  {row['term']:<24} value {row['value']:<10.4g} points {row['points']:6.1f}"
                      f"  (logit {row['logit_contribution']:+.3f}){'  !' if 'note' in row else ''}")
     lines.append(f"  total points {result['total_points']:.1f}; linear predictor {result['linear_predictor']:+.3f}")
-    lines += [f"note: {n}" for n in result["notes"]]
-    print("\n".join(lines))
-    return 0
+    return lines
 
 
 def _survival_fit(args: argparse.Namespace) -> int:
-    from .model_file import save_model
     from .survival import fit_cox
     from .table import parse_term, read_table, table_feature_settings
 
@@ -260,10 +298,7 @@ def _survival_fit(args: argparse.Namespace) -> int:
                   time_unit=args.time_unit, name=args.name or args.out.stem, penalizer=args.penalizer,
                   n_boot=args.bootstrap, seed=args.seed, missing=args.missing, id_column=args.id_column,
                   source=args.table, feature_settings=settings)
-    save_model(doc, args.out)
-    if args.json:
-        print(json.dumps({"model": str(args.out), "training": doc["training"], "coefficients": doc["model"]["table"]},
-                         indent=2))
+    if _saved_fit(args, doc, doc["model"]["table"]):
         return 0
     tr = doc["training"]
     lines = _banner(doc) + [f"wrote {args.out}", f"training rows: {tr['n']} ({tr['n_events']} events)"]
@@ -278,50 +313,36 @@ def _survival_fit(args: argparse.Namespace) -> int:
 
 
 def _survival_evaluate(args: argparse.Namespace) -> int:
-    from .model_file import load_model, save_model
+    from functools import partial
+
     from .plots import survival_figures
     from .survival import evaluate_cox
-    from .table import read_table
 
-    doc = load_model(args.model)
-    frame = read_table(args.table)
-    report = evaluate_cox(doc, frame, source=args.table, id_column=args.id_column, missing=args.missing,
-                          n_boot=args.bootstrap, seed=args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write_json(args.out / "metrics.json", report)
-    figures = survival_figures(report, args.out)
-    save_model(dict(doc, validation=report), args.out / "model_with_validation.json")
-    if args.json:
-        print(json.dumps({"metrics": str(args.out / "metrics.json"), "figures": [str(p) for p in figures],
-                          "c_index": report["c_index"], "time_dependent_auc": report["time_dependent_auc"]}, indent=2))
-        return 0
-    lines = _banner(doc) + [f"validation table: {args.table} ({report['n']} rows, {report['n_events']} events)",
-                            f"C-index: {_fmt_ci(report['c_index'], 'value')}"]
+    return _evaluate(args, partial(evaluate_cox, n_boot=args.bootstrap, seed=args.seed), survival_figures,
+                     lambda r: r, lambda r: {"c_index": r["c_index"], "time_dependent_auc": r["time_dependent_auc"]},
+                     _survival_metric_lines)
+
+
+def _survival_metric_lines(report: Report) -> list[str]:
+    lines = [f"C-index: {_fmt_ci(report['c_index'], 'value')}"]
     for key, v in report["time_dependent_auc"].items():
         lines.append(f"time-dependent AUC at {key.replace('_', ' ')}: "
                      + (_fmt_ci(v, "value") if v["value"] is not None else v.get("note", "n/a")))
-    lines.append(f"wrote {args.out}/metrics.json, model_with_validation.json and {len(figures)} figure files")
-    print("\n".join(lines))
-    return 0
+    return lines
 
 
 def _survival_apply(args: argparse.Namespace) -> int:
     from .survival import apply_cox
 
-    doc, case = _model_and_case(args, "cox_survival", other="nomogram")
-    result = apply_cox(doc, case.values, settings=case.settings, settings_sha256=case.settings_sha256,
-                       source=case.source)
-    result["case"] = case.source
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    lines = _banner(doc) + [f"case: {case.source}", "predicted survival probability:"]
+    return _apply(args, "cox_survival", "nomogram", apply_cox, _survival_lines)
+
+
+def _survival_lines(result: dict[str, Any]) -> list[str]:
+    lines = ["predicted survival probability:"]
     lines += [f"  {k.replace('_', ' ')}: {v:.3f}" for k, v in result["survival_probability"].items()]
     lines.append("contributions to the log hazard (vs the training cohort's average patient):")
     for row in result["contributions"]:
         lines.append(f"  {row['variable']:<24} value {row['value']:<10.4g} {row['log_hazard_contribution']:+.3f} "
                      f"(x{row['hazard_factor']:.2f} hazard){'  !' if 'note' in row else ''}")
     lines.append(f"  linear predictor {result['linear_predictor']:+.3f}")
-    lines += [f"note: {n}" for n in result["notes"]]
-    print("\n".join(lines))
-    return 0
+    return lines

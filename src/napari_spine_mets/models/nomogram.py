@@ -29,6 +29,7 @@ from .errors import ModelFitError, ModelInputError
 from .lasso import Standardiser, lasso_cv
 from .logistic import fit_logistic
 from .model_file import check_feature_settings, new_model_doc
+from .rounding import round_sig as _r
 from .table import SETTINGS_HASH_COLUMN, CLINICAL_RANGES, CATEGORICAL_LEVELS, Term, check_binary_outcome, prepare_table
 
 __all__ = ["fit_nomogram", "predict_nomogram", "evaluate_nomogram", "apply_nomogram", "default_feature_columns",
@@ -37,15 +38,6 @@ __all__ = ["fit_nomogram", "predict_nomogram", "evaluate_nomogram", "apply_nomog
 log = logging.getLogger(__name__)
 
 _NOT_FEATURES = set(CLINICAL_RANGES) | set(CATEGORICAL_LEVELS) | {SETTINGS_HASH_COLUMN}
-
-
-def _r(x: Any, digits: int = 10) -> Any:
-    """Round floats to ``digits`` significant digits (stable JSON across platforms)."""
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_r(v, digits) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(f"{float(x):.{digits}g}")
-    return x
 
 
 def default_feature_columns(frame: Any, exclude: list[str]) -> list[str]:

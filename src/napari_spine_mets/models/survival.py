@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import ModelFitError, ModelInputError
 from .model_file import check_feature_settings, new_model_doc
+from .rounding import round_sig as _r
 from .table import Term, prepare_table
 
 __all__ = [
@@ -44,14 +45,6 @@ log = logging.getLogger(__name__)
 
 DAYS_PER_MONTH = 365.25 / 12
 HORIZONS_MONTHS = (3.0, 6.0, 12.0)
-
-
-def _r(x: Any, digits: int = 10) -> Any:
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_r(v, digits) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(f"{float(x):.{digits}g}")
-    return x
 
 
 def _check_survival(time: np.ndarray, event: np.ndarray, names: tuple[str, str], source: Any) -> np.ndarray:

@@ -50,11 +50,12 @@ from .result import Basis, Proposal, ScoreInputError, ScoreResult, choose, norma
 if TYPE_CHECKING:
     from ..case import Case
     from ..case_parts import ClinicalEntries
+    from ..volume import VolumeMetadata
 
 __all__ = [
     "SINS_ENTRIES", "VISCERAL_REMOVABLE", "VISCERAL_TREATABLE", "TOMITA_GROWTH", "LUNG_PRIMARY",
     "SINS_COMPONENTS", "SCORE_NAMES", "BILSKY_CT", "ItemRow", "ScoreOutcome", "CaseScores",
-    "sins_proposals", "score_case", "record_scores_in_case", "score_findings",
+    "sins_proposals", "score_case", "record_scores_in_case", "score_findings", "hu_quality_on_scan",
 ]
 
 log = logging.getLogger(__name__)
@@ -483,6 +484,18 @@ def pni_outcome(entries: "ClinicalEntries") -> ScoreOutcome:
 
 
 # ----------------------------------------------------------------------------- image-only scores
+def hu_quality_on_scan(hu_mean: float, level: str | None, metadata: "VolumeMetadata | None",
+                       roi_source: str = "") -> ScoreResult:
+    """HU bone quality of one level, with the kVp and contrast of the scan it was measured on.
+
+    The bands assume 120 kVp without contrast, so the scan's own values (None: unknown,
+    which the result says) always go with the HU. Shared by the case's scores and the
+    cohort pipeline so that a level gets the same band in both.
+    """
+    return hu_bone_quality(hu_mean=hu_mean, level=level, kvp=None if metadata is None else metadata.kvp,
+                           contrast=None if metadata is None else metadata.contrast_applied, roi_source=roi_source)
+
+
 def hu_outcomes(case: "Case", levels: CaseLevels) -> list[ScoreOutcome]:
     """HU bone quality per level measured by the Bone HU tool ("trabecular_hu" findings)."""
     measured = [f for f in case.findings if f.name == "trabecular_hu" and isinstance(f.value, (int, float))
@@ -490,14 +503,13 @@ def hu_outcomes(case: "Case", levels: CaseLevels) -> list[ScoreOutcome]:
     if not measured:
         return [ScoreOutcome("HU bone quality", missing=["trabecular HU not measured (Bone HU tool)"])]
     volume = next((v for v in case.volumes.values() if (v.metadata.modality or "").upper() == "CT"), None)
-    kvp = volume.metadata.kvp if volume is not None else None
-    contrast = volume.metadata.contrast_applied if volume is not None else None
+    metadata = volume.metadata if volume is not None else None
     out = []
     for finding in measured:
         outcome = ScoreOutcome("HU bone quality", finding.level)
         level = levels.levels.get(str(finding.level))
-        _finish(outcome, lambda f=finding: hu_bone_quality(
-            hu_mean=float(f.value), level=f.level, kvp=kvp, contrast=contrast, roi_source="Bone HU ROIs"), {})
+        _finish(outcome, lambda f=finding: hu_quality_on_scan(float(f.value), f.level, metadata,
+                                                              roi_source="Bone HU ROIs"), {})
         if outcome.result is not None and level is not None:
             outcome.result.notes.append(f"{level.level} holds {level.lesion_text}: the figure may not be usable")
         out.append(outcome)

@@ -37,9 +37,8 @@ for _ in range(10):
 t_viewer = time.perf_counter()
 t_docks = t_sample = t_viewer
 if sys.argv[1] == "plugin":
-    from napari_spine_mets._napari.launch import DOCKS, PLUGIN
-    for dock in DOCKS:
-        viewer.window.add_plugin_dock_widget(PLUGIN, dock)
+    from napari_spine_mets._napari.launch import PLUGIN, add_docks
+    add_docks(viewer)  # as the main command does: tabs, the first in front
     for _ in range(10):
         QApplication.processEvents()
     t_docks = time.perf_counter()

@@ -11,6 +11,7 @@ from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_SPINAL_CORD, Ver
 from napari_spine_mets.case import Case, Finding, Lesion, LesionKind, LesionStatus, Polygon, Roi, RoiKind
 from napari_spine_mets.io import geometry
 from napari_spine_mets.measure import evaluate_flags, measure_trabecular_hu, record_hu_in_case
+from napari_spine_mets.overlay.text import FRONT_GAP_MM, text_anchor
 from napari_spine_mets.overlay import (
     LESION_KIND_COLOURS,
     NOT_COMPUTED_COLOUR,
@@ -333,12 +334,19 @@ def test_text_anchors_follow_the_slice_in_2d_and_sit_at_centroids_in_3d(maps: Ov
     z = centroids[0, 0] + 1.0
     pos, shown = follow_slice(texts, (1, 2), (z, 0.0, 0.0))
     assert shown.tolist() == [True, False]
-    np.testing.assert_allclose(pos[0], [z, *centroids[0, 1:]])
-    # sagittal view (x sliced) through the midline: both, at their (z, y) centroids
+    in_front = [t.lo_world[1] - FRONT_GAP_MM for t in texts]  # y grows towards the back
+    np.testing.assert_allclose(pos[0], [z, in_front[0], centroids[0, 2]])
+    # sagittal view (x sliced) through the midline: both, at their own heights, in front of the bodies
     x = centroids[0, 2]
     pos, shown = follow_slice(texts, (0, 1), (0.0, 0.0, x))
     assert shown.all()
-    np.testing.assert_allclose(pos[:, :2], centroids[:, :2])
+    np.testing.assert_allclose(pos[:, 0], centroids[:, 0])
+    np.testing.assert_allclose(pos[:, 1], in_front)
+    assert (pos[:, 1] < centroids[:, 1]).all()
+    # coronal view (y sliced): at the centroids left to right
+    pos, shown = follow_slice(texts, (0, 2), (0.0, centroids[0, 1], 0.0))
+    assert shown.any()
+    np.testing.assert_allclose(pos[shown][:, 2], centroids[shown][:, 2])
     # a slice outside every vertebra shows none
     assert not follow_slice(texts, (0, 1), (0.0, 0.0, x + 1000.0))[1].any()
 
@@ -395,3 +403,10 @@ def test_legend_as_text_names_each_colour() -> None:
     burden = legend_text(vertebra_colours(_values(L1={"lesion_burden": 0.2}), Metric.LESION_BURDEN), compact=True)
     assert burden.splitlines() == ["Lesion burden (% of vertebral body)", "pale yellow 0 % → dark red 100 %"]
     assert legend_text(vertebra_colours(values, Metric.LEVEL), compact=True) == "Level (one colour per level)"
+
+
+def test_text_anchor_keeps_sagittal_labels_in_front() -> None:
+    assert text_anchor((0, 1)) == "upper_right"  # sagittal: front-to-back across the screen
+    assert text_anchor((1, 2)) == "center"  # axial: the label sits above the body
+    assert text_anchor((0, 2)) == "center"  # coronal
+    assert text_anchor((0, 1, 2)) == "center"  # 3D

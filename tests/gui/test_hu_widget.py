@@ -34,12 +34,14 @@ def test_bone_hu_dock_places_editable_rois(make_napari_viewer, qtbot, small_case
     qtbot.waitUntil(lambda: widget.report is not None, timeout=20000)
     layer = viewer.layers[ROI_LAYER_NAME]
     assert len(layer.data) == 9 and set(layer.shape_type) == {"ellipse"}
+    # the ROI layer is on the CT's grid: the slider still steps one CT slice, not 1 mm
+    assert viewer.dims.range[0].step == pytest.approx(case.ct.spacing[0])
     truth = case.params.trabecular_hu
     ct = viewer.layers["synthetic CT"]
     for i, (level, roi) in enumerate(widget.entries):
         corners = np.asarray(layer.data[i])
         assert np.allclose(corners[:, 0], corners[0, 0])  # flat on one axial plane
-        centre_world = corners.mean(axis=0)
+        centre_world = layer.data_to_world(corners.mean(axis=0))
         # world mm -> CT voxel through napari's own transform: the centre is in this level's body
         z, y, x = (int(round(v)) for v in ct.world_to_data(centre_world))
         assert z == roi.slice_index
@@ -52,7 +54,7 @@ def test_bone_hu_dock_places_editable_rois(make_napari_viewer, qtbot, small_case
     assert int(row["Voxels"]) == widget.report.levels["L1"].combined.n_voxels
     assert "osteopenia range" in row["Flags"] or "osteoporosis range" in row["Flags"] or "normal range" in row["Flags"]
     assert "contrast" in widget.caveats_label.toPlainText().lower()
-    viewer.dims.set_point(0, float(np.asarray(layer.data[4])[0, 0]))
+    viewer.dims.set_point(0, float(layer.data_to_world(np.asarray(layer.data[4])[0])[0]))
     save_screenshot(viewer, "bone_hu_dock_automatic")
 
     # move L1's mid slice ellipse 8 mm anteriorly, over the cortex: its numbers change, it turns manual
@@ -61,7 +63,7 @@ def test_bone_hu_dock_places_editable_rois(make_napari_viewer, qtbot, small_case
     before_centre = widget.entries[index][1].ellipse.center_yx
     others = [r.stats.mean for j, (_, r) in enumerate(widget.entries) if j != index]
     data = [np.asarray(d).copy() for d in layer.data]
-    data[index][:, 1] -= 8.0
+    data[index][:, 1] -= 8.0 / case.ct.spacing[1]  # the layer lies on the CT's voxel grid
     layer.data = data
     layer.shape_type  # noqa: B018 - keep the layer's state in sync
     level, roi = widget.entries[index]
@@ -77,5 +79,5 @@ def test_bone_hu_dock_places_editable_rois(make_napari_viewer, qtbot, small_case
     assert row["ROI"] == "mixed" and float(row["Mean HU"]) == pytest.approx(widget.report.levels["L1"].combined.mean, abs=0.51)
     assert "manual" in layer.features["label"][index] and layer.features["origin"][index] == "manual"
     assert "moved by the user" in widget.caveats_label.toPlainText()
-    viewer.dims.set_point(0, float(np.asarray(layer.data[index])[0, 0]))
+    viewer.dims.set_point(0, float(layer.data_to_world(np.asarray(layer.data[index])[0])[0]))
     save_screenshot(viewer, "bone_hu_dock_moved")

@@ -24,6 +24,7 @@ from napari_spine_mets.overlay import (
     vertebra_colours,
 )
 from napari_spine_mets.overlay.colours import level_colour
+from napari_spine_mets.overlay.text import FRONT_GAP_MM
 from napari_spine_mets.scores import sins
 from napari_spine_mets.scores.sins import sins_band
 
@@ -176,7 +177,9 @@ def test_vertebrae_coloured_by_each_metric_with_labels_at_centroids(sample, qtbo
     assert points.shown.all()
     data = np.asarray(points.data) * points.scale + points.translate  # world mm
     centroids = np.array([values.geometry[i].centroid_world for i in points.features["label_id"]])
-    np.testing.assert_allclose(data[:, :2], centroids[:, :2], atol=1e-9)
+    np.testing.assert_allclose(data[:, 0], centroids[:, 0], atol=1e-9)  # at each vertebra's height
+    fronts = np.array([t.lo_world[1] for t in widget.texts])
+    np.testing.assert_allclose(data[:, 1], fronts - FRONT_GAP_MM, atol=1e-6)  # in front of it, not over the body
     np.testing.assert_allclose(data[:, 2], viewer.dims.point[2])
     qtbot.wait(200)  # let the dock and canvas finish their layout
     pixels = save_screenshot(viewer, "overlay_sagittal_sins_band")
@@ -238,11 +241,14 @@ def test_lesions_by_type_rois_windows_and_restoring_colours(sample, qtbot, save_
     polygons = [p for r in session.case.rois for p in r.polygons]
     assert len(rois_layer.data) == len(polygons) >= 3 * (len(LEVELS) - 1)  # three slices per body
     # (napari keeps shape vertices in float32: a few micrometres)
-    np.testing.assert_allclose(np.asarray(rois_layer.data[0]), np.asarray(polygons[0].vertices_mm)[:, ::-1], atol=1e-4)
-    z_index = ct.world_to_data(np.asarray(rois_layer.data[0])[0])[0]
+    first_world = np.array([rois_layer.data_to_world(v) for v in np.asarray(rois_layer.data[0])])
+    np.testing.assert_allclose(first_world, np.asarray(polygons[0].vertices_mm)[:, ::-1], atol=1e-4)
+    z_index = ct.world_to_data(first_world[0])[0]
     assert z_index == pytest.approx(session.case.rois[0].measurements["slice_index"], abs=1e-4)
+    # on the CT's grid, so the slider still steps one CT slice
+    assert viewer.dims.range[0].step == pytest.approx(ct.scale[0])
     # the Bone HU dock's own layer takes precedence: ours goes away, theirs is left alone
-    hu_layer = viewer.add_shapes(np.asarray(rois_layer.data[0])[None], shape_type="polygon", name=ROI_LAYER_NAME)
+    hu_layer = viewer.add_shapes(first_world[None], shape_type="polygon", name=ROI_LAYER_NAME)
     qtbot.waitUntil(lambda: CASE_ROIS_LAYER_NAME not in viewer.layers, timeout=10000)  # refresh is debounced
     assert hu_layer in viewer.layers and hu_layer.visible
     assert viewer.layers.index(hu_layer) > viewer.layers.index(vertebrae)

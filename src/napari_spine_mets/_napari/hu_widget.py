@@ -2,8 +2,8 @@
 
 "Compute automatic ROIs" runs :func:`napari_spine_mets.measure.measure_trabecular_hu` in a
 background worker on the chosen CT and vertebra labels (optional parts and lesion maps)
-and shows one ellipse per level and slice in a Shapes layer, in world millimetres on the
-slice it measures, labelled with its level and mean HU. The table gives, per level, the
+and shows one ellipse per level and slice in a Shapes layer on the CT's own grid (so the
+slider keeps stepping one CT slice), on the slice it measures, labelled with its level and mean HU. The table gives, per level, the
 combined mean, median, SD and voxel count, the per-slice means, whether the ROIs are
 automatic or manual, and the flags; caveats are listed under it.
 
@@ -180,7 +180,7 @@ class HuWidget(QWidget):
         """Show ``report``'s ROIs as ellipses and its figures in the table."""
         self.report = report
         self.entries = [(lv.level, s) for lv in report.levels.values() for s in lv.slices]
-        shapes = [self._world_corners(roi) for _, roi in self.entries]
+        shapes = [self._voxel_corners(roi) for _, roi in self.entries]
         if self.shapes_layer is not None and self.shapes_layer in self.viewer.layers:
             self.viewer.layers.remove(self.shapes_layer)
         self._updating = True
@@ -197,6 +197,7 @@ class HuWidget(QWidget):
                 text={"string": "{label}", "size": 9, "color": "white", "anchor": "upper_left",
                       "translation": [0, -2.0, 0]},
                 metadata={METADATA_KEY: {"kind": "hu_rois", "report": report}},
+                **self.volume.napari_kwargs(),  # voxel corners, placed in mm like the CT
             )
         finally:
             self._updating = False
@@ -207,7 +208,7 @@ class HuWidget(QWidget):
         self.status_label.setText(f"{len(self.entries)} ROIs on {n_levels} levels. Move or resize one to edit it.")
         self._record_in_case()
         if self.entries:
-            self.viewer.dims.set_point(0, float(self._world_corners(self.entries[0][1])[0, 0]))
+            self._go_to(self.entries[0][1])
 
     # ----------------------------------------------------------------- editing
     def _on_shapes_changed(self, event: Any) -> None:
@@ -234,10 +235,9 @@ class HuWidget(QWidget):
         from ..measure.manual_roi import Ellipse, measure_ellipse_roi, measure_polygon_roi
 
         assert self.volume is not None
-        data = np.asarray(self.shapes_layer.data[index], dtype=float)
-        idx = geometry.index_from_world(self.volume.affine, data[:, ::-1])  # napari world = LPS reversed
+        idx = np.asarray(self.shapes_layer.data[index], dtype=float)  # voxel indices: the layer is on the CT's grid
         z = int(np.clip(round(float(idx[:, 0].mean())), 0, self.volume.shape[0] - 1))
-        if index < len(self.entries) and self._same_geometry(self.entries[index][1], data):
+        if index < len(self.entries) and self._same_geometry(self.entries[index][1], idx):
             return
         shape_type = self.shapes_layer.shape_type[index]
         spacing_yx = self.volume.spacing[1:]
@@ -295,22 +295,26 @@ class HuWidget(QWidget):
                     return lv.level
         return "unassigned"
 
-    def _same_geometry(self, roi: "SliceRoi", world: np.ndarray) -> bool:
-        if roi.ellipse is None or len(world) != 4:
+    def _same_geometry(self, roi: "SliceRoi", corners: np.ndarray) -> bool:
+        if roi.ellipse is None or len(corners) != 4:
             return False
-        return bool(np.allclose(self._world_corners(roi), world, atol=1e-3))
+        return bool(np.allclose(self._voxel_corners(roi), corners, atol=1e-4))
 
     # ----------------------------------------------------------------- display helpers
-    def _world_corners(self, roi: "SliceRoi") -> np.ndarray:
-        assert self.volume is not None or self.report is not None
-        volume = self.volume
-        spacing_yx = volume.spacing[1:]
+    def _voxel_corners(self, roi: "SliceRoi") -> np.ndarray:
+        """The ROI's outline as (z, y, x) voxel indices of the CT (the shapes layer's data)."""
+        assert self.volume is not None
         if roi.ellipse is not None:
-            yx = roi.ellipse.corners_yx(spacing_yx)
+            yx = roi.ellipse.corners_yx(self.volume.spacing[1:])
         else:
             yx = np.asarray(roi.polygon_yx or [], dtype=float)
-        idx = np.column_stack([np.full(len(yx), roi.slice_index, dtype=float), yx])
-        return geometry.world_from_index(volume.affine, idx)[:, ::-1]
+        return np.column_stack([np.full(len(yx), roi.slice_index, dtype=float), yx])
+
+    def _go_to(self, roi: "SliceRoi") -> None:
+        """Show the slice the ROI measures."""
+        assert self.volume is not None
+        world = geometry.world_from_index(self.volume.affine, self._voxel_corners(roi)[:1])[:, ::-1]
+        self.viewer.dims.set_point(0, float(world[0, 0]))
 
     def _features(self) -> dict[str, list[Any]]:
         return {
@@ -370,7 +374,7 @@ class HuWidget(QWidget):
         level = self.table.item(rows[0].row(), 0).text()
         for lv, roi in self.entries:
             if lv == level:
-                self.viewer.dims.set_point(0, float(self._world_corners(roi)[0, 0]))
+                self._go_to(roi)
                 return
 
     def level_row(self, level: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import numpy as np
 from ..display import contrast_limits, default_window
 from ..volume import LabelMap, Volume
 
-__all__ = ["LayerData", "image_layer_data", "labels_layer_data", "METADATA_KEY"]
+__all__ = ["LayerData", "image_layer_data", "labels_layer_data", "on_layer_grid", "METADATA_KEY"]
 
 LayerData = tuple[Any, dict[str, Any], str]
 
@@ -65,3 +65,17 @@ def present_labels(array: np.ndarray) -> list[int]:
     if array.dtype in (np.uint8, np.uint16) and array.size:
         return [int(v) for v in np.flatnonzero(np.bincount(array.reshape(-1)))]
     return [int(v) for v in np.unique(array)]
+
+
+def on_layer_grid(reference: Any, vertices_world: list[np.ndarray]) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """World-mm (z, y, x) vertices as data on ``reference``'s grid, with its scale and translate.
+
+    napari's slider steps by the finest grid among the layers: shapes kept in world mm
+    (scale 1) would make it step 1 mm through a 2 mm CT, showing each slice twice. A
+    reference with a rotation (an oblique scan) keeps the vertices in world mm.
+    """
+    if reference is None or not np.allclose(np.asarray(reference.affine.affine_matrix), np.eye(reference.ndim + 1)):
+        return vertices_world, {}
+    scale = np.asarray(reference.scale, dtype=float)[-3:]
+    translate = np.asarray(reference.translate, dtype=float)[-3:]
+    return [(np.asarray(v, dtype=float) - translate) / scale for v in vertices_world], {"scale": scale, "translate": translate}

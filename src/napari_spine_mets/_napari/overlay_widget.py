@@ -59,9 +59,9 @@ from ..overlay import (
 )
 from ..overlay.colours import RGBA, legend_text
 from ..overlay.metrics import Burden, burden_of, lesion_kinds, rejected_lesion_ids
-from ..overlay.text import text_colour
+from ..overlay.text import text_anchor, text_colour
 from ..overlay.vertebrae import VertebraGeometry, median_values, vertebra_geometry
-from .layers import METADATA_KEY
+from .layers import METADATA_KEY, on_layer_grid
 
 if TYPE_CHECKING:
     import napari
@@ -442,6 +442,9 @@ class OverlayWidget(QWidget):
         if not np.array_equal(np.asarray(layer.data), positions):
             layer.data = positions
         layer.shown = shown
+        anchor = text_anchor(displayed)
+        if str(layer.text.anchor) != anchor:
+            layer.text.anchor = anchor
 
     # ----------------------------------------------------------------- ROIs of a reopened case
     def _update_case_rois(self, case: Any) -> None:
@@ -459,8 +462,9 @@ class OverlayWidget(QWidget):
         self._rois_signature = signature
         if not outlines:
             return
+        vertices, grid = on_layer_grid(self._ct_layer, [o.vertices_world for o in outlines])
         self.rois_layer = self._add_quietly(lambda: self.viewer.add_shapes(
-            [o.vertices_world for o in outlines],
+            vertices,
             ndim=3,
             shape_type="polygon",
             name=CASE_ROIS_LAYER_NAME,
@@ -469,6 +473,7 @@ class OverlayWidget(QWidget):
             edge_width=1.0,
             features={"label": [o.text for o in outlines], "level": [o.level or "" for o in outlines]},
             metadata={METADATA_KEY: {"kind": "case_rois", "derived": True}},
+            **grid,
         ))
 
     def _add_quietly(self, add: Any) -> Any:

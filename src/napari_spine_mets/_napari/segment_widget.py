@@ -86,9 +86,11 @@ class SegmentWidget(QWidget):
         self.viewer.layers.events.removed.connect(self._refresh_images)
         self._refresh_images()
         from ..offload import warm_up
+        from .launch import SEGMENTATION_MODULES
 
-        # the worker process starts and imports torch now, so "Segment" starts at once
-        warm_up(("napari_spine_mets.segmentation.inference", "torch"))
+        # the worker process starts and imports torch now (or is already warming up from
+        # the main command; a second warm-up waits for the first), so "Segment" starts at once
+        warm_up(SEGMENTATION_MODULES)
 
     def _volume_layers(self) -> list[Any]:
         return [

@@ -19,12 +19,16 @@ import numpy as np
 
 from .metrics import LevelValues, Metric, OverlayValues
 
-__all__ = ["SEPARATOR", "MIN_SEPARATION_MM", "BRIGHT_BACKDROP", "text_colour", "VertebraText", "label_text",
+__all__ = ["SEPARATOR", "MIN_SEPARATION_MM", "BRIGHT_BACKDROP", "text_colour", "text_anchor", "FRONT_GAP_MM", "VertebraText", "label_text",
            "vertebra_texts", "follow_slice"]
 
 SEPARATOR = " · "
 #: In a 2D view, two labels closer than this (mm, in the view's plane) are not both shown.
 MIN_SEPARATION_MM = 20.0
+#: In a 2D view showing the anterior-posterior axis, labels sit this far in front of their
+#: vertebra, clear of the body itself, its HU ROIs and their own labels.
+FRONT_GAP_MM = 6.0
+_AP_AXIS = 1  # world (z, y, x) = LPS reversed: y grows towards the back
 #: Display heuristic (not a clinical value): a backdrop drawn brighter than this fraction of
 #: the grey scale gets black text, a darker one white text.
 BRIGHT_BACKDROP = 0.6
@@ -80,13 +84,27 @@ def vertebra_texts(values: OverlayValues, metric: Metric | str | None = None) ->
     return out
 
 
+def text_anchor(displayed: Sequence[int]) -> str:
+    """napari text anchor for a view showing axes ``displayed`` (world z, y, x = 0, 1, 2).
+
+    Labels sit in front of their vertebra; where front-to-back runs across the screen
+    (sagittal), the text ends at that point instead of being centred on it, so a long
+    label ("T12 · 151 HU · SINS 8") does not run back over the body.
+    """
+    in_view = [int(a) % 3 for a in displayed]
+    if len(in_view) == 2 and in_view[-1] == _AP_AXIS:
+        return "upper_right"
+    return "center"
+
+
 def follow_slice(texts: Sequence[VertebraText], displayed: Sequence[int], point_world: Sequence[float],
                  min_separation_mm: float = MIN_SEPARATION_MM) -> tuple[np.ndarray, np.ndarray]:
     """Positions (N, 3) and shown flags (N,) of the labels for a view showing axes ``displayed``.
 
     On each axis not displayed, a label is shown when the slice (``point_world``) lies inside
     its vertebra's bounding box, and placed on that slice; on displayed axes it sits at the
-    centroid. Bounding boxes of neighbours overlap (processes slope over the next level), so
+    centroid, except front-to-back, where it sits ``FRONT_GAP_MM`` in front of the vertebra
+    (axial and sagittal views: beside the body, not over it and its HU ROIs). Bounding boxes of neighbours overlap (processes slope over the next level), so
     of two labels closer than ``min_separation_mm`` in the view only the one whose centroid
     is nearer the slice is kept. With all three axes displayed (3D) every label is shown at
     its centroid.
@@ -104,6 +122,8 @@ def follow_slice(texts: Sequence[VertebraText], displayed: Sequence[int], point_
         hi = np.array([t.hi_world[axis] for t in texts], dtype=float)
         shown &= (lo <= point[axis]) & (point[axis] <= hi)
         anchors[:, axis] = point[axis]
+    if _AP_AXIS in in_view:  # in front of the vertebra, not over the body
+        anchors[:, _AP_AXIS] = np.array([t.lo_world[_AP_AXIS] for t in texts], dtype=float) - FRONT_GAP_MM
     distance = np.linalg.norm(centroids[:, sliced] - point[sliced], axis=1)
     kept: list[int] = []
     for i in sorted(np.nonzero(shown)[0], key=lambda j: distance[j]):

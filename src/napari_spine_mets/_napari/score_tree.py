@@ -139,9 +139,11 @@ class ScoreTree(QWidget):
             if outcome.title == selected:
                 top.setSelected(True)
         self.tree.header().setStretchLastSection(True)
-        for col, cap in ((0, 250), (1, 130), (2, 50)):
+        # the basis (last column, stretched) keeps at least ~40 % of the width to wrap in
+        width = max(self.tree.viewport().width(), 420)
+        for col, share in ((0, 0.30), (1, 0.20), (2, 0.10)):
             self.tree.resizeColumnToContents(col)
-            self.tree.setColumnWidth(col, min(self.tree.columnWidth(col) + 8, cap))
+            self.tree.setColumnWidth(col, min(self.tree.columnWidth(col) + 8, int(share * width)))
         self.tree.doItemsLayout()  # row heights follow the wrapped basis text
 
     def _selected_title(self) -> str | None:

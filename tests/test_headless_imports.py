@@ -22,6 +22,8 @@ CORE_MODULES = [
     "napari_spine_mets.segmentation.weights",
     "napari_spine_mets.segmentation.inference",
     "napari_spine_mets.segmentation.labelling",
+    "napari_spine_mets.segmentation.refine",
+    "napari_spine_mets.segmentation.rib_anchor",
     "napari_spine_mets.editing",
     "napari_spine_mets.editing.errors",
     "napari_spine_mets.editing.changes",

@@ -2,9 +2,10 @@
 
 Coarse to fine: the spine is located classically (``localise``), the box around it is
 resampled to the network's working spacing and segmented with a sliding window on the
-chosen device, probabilities go back to the scan's own grid, and bodies are split and
-named (``labelling``). The result keeps the model, its weights' SHA-256, the device and
-the timings, so every label says where it came from.
+chosen device, bodies are split and named on that grid (``labelling``), and each
+vertebra is then drawn from the scan's own bone at full resolution (``refine``). The
+result keeps the model, its weights' SHA-256, the device and the timings, so every label
+says where it came from.
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def segment_vertebrae(
 
     from ..devices import describe_device, resolve_device
     from .localise import locate_spine
-    from .classes import BONE_CLASSES, SACRUM_CLASS
-    from .resampling import normalise_ct, resample_image, resample_labels, resample_probabilities, working_shape
+    from .classes import SACRUM_CLASS
+    from .refine import refine_instances
+    from .resampling import normalise_ct, resample_image, working_shape
+    from .rib_anchor import find_rib_anchor
     from .sliding_window import sliding_window_predict
     from .weights import load_weights
 
@@ -120,22 +123,33 @@ def segment_vertebrae(
 
     report(0.85, "naming levels")
     t = time.perf_counter()
-    # Instances and names on the working grid (fast), then carried to the scan's grid.
+    # Instances and names on the working grid (fast); then each vertebra is refined on the
+    # scan's own grid from its bone (``refine``), which needs only the argmax, its
+    # probability and the bone probability carried over (nearest-neighbour gathers).
     with torch.inference_mode():
-        classes_work = probabilities.argmax(dim=0).numpy().astype(np.uint8)
+        top, argmax = probabilities.max(dim=0)
+        bone_probability = probabilities[1:5].sum(dim=0)
+    classes_work = argmax.numpy().astype(np.uint8)
     work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, volume.spacing, shape))
     coarse = find_instances(classes_work, work_spacing)  # type: ignore[arg-type]
-    naming = name_levels(coarse, work_spacing, anchor)  # type: ignore[arg-type]
-    with torch.inference_mode():
-        confidence, classes_crop = resample_probabilities(probabilities, crop.shape).max(dim=0)
+    # ribs on the working grid (same grid as the instances): the last rib-bearing vertebra is T12
+    ribs = find_rib_anchor(image.numpy() * 1000.0, coarse.labels, work_spacing,  # type: ignore[arg-type]
+                           sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
+                           y_towards_back=bool(volume.affine[1, 1] > 0))
+    naming = name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
+    del probabilities
+    refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(), bone_probability.numpy())
     classes = np.zeros(volume.shape, dtype=np.uint8)
-    classes[box.slices()] = classes_crop.numpy().astype(np.uint8)
-    confidence_map = np.zeros(volume.shape, dtype=np.float32)
-    confidence_map[box.slices()] = confidence.numpy()
+    classes[box.slices()] = refined.classes
+    # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
+    # map costs more in fresh memory pages than the refinement that fills it
+    confidence_map = np.zeros(volume.shape, dtype=np.float16)
+    confidence_map[box.slices()] = refined.confidence
     instance_labels = np.zeros(volume.shape, dtype=np.int16)
-    instance_labels[box.slices()] = resample_labels(coarse.labels, crop.shape)
-    instance_labels[~np.isin(classes, BONE_CLASSES)] = 0
-    instances = Instances(labels=instance_labels, count=coarse.count, sacrum=classes == SACRUM_CLASS)
+    instance_labels[box.slices()] = refined.labels
+    sacrum = np.zeros(volume.shape, dtype=bool)
+    sacrum[box.slices()] = refined.classes == SACRUM_CLASS  # vertebra voxels carry their part instead
+    instances = Instances(labels=instance_labels, count=coarse.count, sacrum=sacrum)
     vertebrae, parts, names = label_maps_from(classes, instances, naming)
     timings["labelling_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started

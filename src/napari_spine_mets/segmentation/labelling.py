@@ -17,6 +17,7 @@ import numpy as np
 
 from ..anatomy import LEVELS, TOTALSEG_SACRUM, VertebraPart, label_of_level
 from .classes import SACRUM_CLASS
+from .rib_anchor import RibAnchor
 
 __all__ = ["Instances", "LevelNaming", "find_instances", "name_levels", "FIRST_UNNAMED_ID"]
 
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 #: Vertebrae that could not be named get ids from here up (outside TotalSegmentator's range).
 FIRST_UNNAMED_ID = 201
 _MIN_BODY_MM3 = 1500.0  # smaller body fragments are noise or partial-volume crumbs
+#: A body is cut where its axial area dips at a disc the network ran its body class through.
+_DIP_RATIO = 0.7  # area at the cut / the smaller of the peaks on either side; a body's waist is ~0.85
+_MIN_PIECE_MM = 10.0  # each side of a cut keeps at least this much body height (a body is 15-35 mm tall)
+_MIN_DISC_MM2 = 150.0  # disc-class area next to the cut, inside the body's footprint
 
 
 @dataclass
@@ -47,30 +52,97 @@ class LevelNaming:
 
 
 def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> Instances:
-    """Split the bone classes into vertebrae, ordered cranial (id 1) to caudal."""
+    """Split the bone classes into vertebrae, ordered cranial (id 1) to caudal.
+
+    Each connected body is one vertebra, unless the network ran its body class through a
+    disc (it does on real CT, where discs are thin and endplates oblique): such a body is
+    cut where its axial area dips with disc evidence beside the dip (``_split_at_discs``).
+    """
     from scipy import ndimage
     from skimage.segmentation import watershed
 
     voxel_mm3 = float(np.prod(spacing))
     bodies, n = ndimage.label(classes == 1)
+    pieces: list[np.ndarray] = []
     if n:
         sizes = ndimage.sum_labels(np.ones_like(bodies), bodies, index=np.arange(1, n + 1)) * voxel_mm3
-        keep = [i + 1 for i, size in enumerate(sizes) if size >= _MIN_BODY_MM3]
-    else:
-        keep = []
-    centroids = ndimage.center_of_mass(np.ones_like(bodies), bodies, keep) if keep else []
+        objects = ndimage.find_objects(bodies)
+        for i, size in enumerate(sizes):
+            if size < _MIN_BODY_MM3:
+                continue
+            region = objects[i]
+            for piece in _split_at_discs(bodies[region] == i + 1, classes[region], spacing):
+                if float(piece.sum()) * voxel_mm3 >= _MIN_BODY_MM3:
+                    full = np.zeros(classes.shape, dtype=bool)
+                    full[region] = piece
+                    pieces.append(full)
     # array axis 0 runs inferior -> superior: most cranial = largest z index
-    order = sorted(range(len(keep)), key=lambda i: -centroids[i][0])
+    centroids = [float(np.nonzero(piece)[0].mean()) for piece in pieces]
+    order = sorted(range(len(pieces)), key=lambda i: -centroids[i])
     markers = np.zeros(classes.shape, dtype=np.int16)
     for new_id, index in enumerate(order, start=1):
-        markers[bodies == keep[index]] = new_id
+        markers[pieces[index]] = new_id
+    if len(pieces) > n:
+        log.info("bodies merged through a disc were split: %d connected bodies -> %d vertebrae", n, len(pieces))
     bone = np.isin(classes, (1, 2, 3, 4))
-    labels = watershed(np.zeros(classes.shape, np.uint8), markers=markers, mask=bone) if keep else markers
-    return Instances(labels=labels.astype(np.int16), count=len(keep), sacrum=classes == SACRUM_CLASS)
+    if pieces:  # the slices cut at discs are bone too: they go to the nearer body
+        labels = watershed(np.zeros(classes.shape, np.uint8), markers=markers, mask=bone | (markers > 0))
+    else:
+        labels = markers
+    return Instances(labels=labels.astype(np.int16), count=len(pieces), sacrum=classes == SACRUM_CLASS)
 
 
-def name_levels(instances: Instances, spacing: tuple[float, float, float], anchor: tuple[int, str] | None = None) -> LevelNaming:
-    """Name each instance by counting from the sacrum, or from ``anchor`` = (instance id, level)."""
+def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float, float, float]) -> list[np.ndarray]:
+    """Pieces of one connected body mask (in its bounding box), cut at discs; the cut slice is left out.
+
+    A disc between two bodies is a slice where the body area dips well below both bodies'
+    peak areas *and* the network sees disc beside it; a single body only narrows at its
+    waist (about 0.85 of its endplate area) and has no disc inside it, and each piece must
+    keep ``_MIN_PIECE_MM`` of height, so a normal vertebra is not cut. Recursive: a column
+    of three merged bodies is cut twice.
+    """
+    from scipy import ndimage
+
+    pixel_mm2 = float(spacing[1] * spacing[2])
+    area = body.sum(axis=(1, 2)).astype(float) * pixel_mm2
+    footprint = ndimage.binary_dilation(body.any(axis=0), iterations=2)
+    disc = ((classes == 6) & footprint[None]).sum(axis=(1, 2)).astype(float) * pixel_mm2
+    min_slices = max(1, int(np.ceil(_MIN_PIECE_MM / spacing[0])))
+    zs = np.nonzero(area)[0]
+    if zs.size == 0:
+        return []
+    z0, z1 = int(zs[0]), int(zs[-1]) + 1
+    best: tuple[float, int] | None = None
+    for k in range(z0 + min_slices, z1 - min_slices):
+        peak = min(area[z0:k].max(), area[k + 1 : z1].max())
+        ratio = area[k] / peak if peak > 0 else 1.0
+        evidence = disc[max(0, k - 1) : k + 2].sum()
+        if ratio <= _DIP_RATIO and evidence >= _MIN_DISC_MM2 and (best is None or ratio < best[0]):
+            best = (ratio, k)
+    if best is None:
+        return [body]
+    k = best[1]
+    below, above = body.copy(), body.copy()
+    below[k:] = False
+    above[: k + 1] = False
+    log.debug("body cut at slice %d (area ratio %.2f)", k, best[0])
+    return _split_at_discs(below, classes, spacing) + _split_at_discs(above, classes, spacing)
+
+
+def name_levels(
+    instances: Instances,
+    spacing: tuple[float, float, float],
+    anchor: tuple[int, str] | None = None,
+    *,
+    ribs: RibAnchor | None = None,
+) -> LevelNaming:
+    """Name each instance by counting from ``anchor`` = (instance id, level), else the sacrum, else the ribs.
+
+    ``ribs`` (``rib_anchor.find_rib_anchor`` on the same instances) gives the last
+    rib-bearing vertebra, taken as T12 when no sacrum is in view. When both are in view
+    they must agree: a disagreement (11 or 13 rib pairs, a transitional vertebra) is
+    flagged and the naming called unsure, never settled silently in favour of either.
+    """
     from scipy import ndimage
 
     n = instances.count
@@ -91,13 +163,51 @@ def name_levels(instances: Instances, spacing: tuple[float, float, float], ancho
         if gap_mm > 60.0:
             notes.append(f"the lowest vertebra lies {gap_mm:.0f} mm above the sacrum: check the S1 anchor")
         naming = _count_from(n, caudal, "S1")
-        return LevelNaming(naming, anchor="sacrum (the body resting on it is S1)", confident=not notes, notes=notes)
+        anchor_text = "sacrum (the body resting on it is S1)"
+        if ribs is not None:
+            anchor_text, disagreement = _check_ribs_against_sacrum(naming, ribs, anchor_text)
+            notes.extend(disagreement)
+        return LevelNaming(naming, anchor=anchor_text, confident=not notes, notes=notes)
+    if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id <= n:
+        return _name_from_ribs(n, ribs)
+    extra = list(ribs.notes) if ribs is not None else []
     return LevelNaming(
         {i: None for i in range(1, n + 1)},
         anchor="none",
         confident=False,
-        notes=["no sacrum in view: name one vertebra and the others follow"],
+        notes=["no sacrum in view: name one vertebra and the others follow", *extra],
     )
+
+
+#: The flag raised when two anchors disagree on the count.
+COUNT_FLAG = "11 or 13 rib pairs, or a lumbosacral transitional vertebra: check the level count"
+
+
+def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
+    """Levels counted from the last rib-bearing vertebra as T12 (sure only as ``ribs`` says)."""
+    assert ribs.anchor_id is not None
+    naming = _count_from(n, ribs.anchor_id, "T12")
+    notes = list(ribs.notes)
+    if any(level is None for level in naming.values()):
+        notes.append(f"more vertebrae below the last rib-bearing one than L1-S1: {COUNT_FLAG}")
+    if notes:
+        notes.append("levels counted from the last rib-bearing vertebra (as T12) are a suggestion: confirm one level")
+    return LevelNaming(naming, anchor=ribs.describe("T12"), confident=ribs.confident and not notes, notes=notes)
+
+
+def _check_ribs_against_sacrum(naming: dict[int, str | None], ribs: RibAnchor, anchor_text: str) -> tuple[str, list[str]]:
+    """(anchor text, notes): counting from S1, the last rib-bearing vertebra should be T12."""
+    t12 = next((i for i, level in naming.items() if level == "T12"), None)
+    if ribs.anchor_id is not None and ribs.anchor_id == t12:
+        return f"{anchor_text}; {ribs.describe('T12')}: the two agree", []
+    if ribs.anchor_id is not None:
+        counted = naming.get(ribs.anchor_id) or "beyond the count"
+        return anchor_text, [f"counting from S1 the last rib-bearing vertebra is {counted}, not T12: {COUNT_FLAG}"]
+    evidence = ribs.evidence_of(t12) if t12 is not None else None
+    if t12 is not None and t12 > 1 and evidence is not None and evidence.ribless:
+        # T12 and the vertebra above it are in view, yet no rib was found on either
+        return anchor_text, [f"no rib found on the vertebra counted from S1 as T12: {COUNT_FLAG}"]
+    return anchor_text, []
 
 
 def _count_from(n: int, instance_id: int, level: str) -> dict[int, str | None]:

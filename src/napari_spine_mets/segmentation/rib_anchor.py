@@ -1,0 +1,323 @@
+"""Which vertebrae bear ribs, and the level anchor that gives: the last rib-bearing one is T12.
+
+Counting levels needs an anchor. The sacrum is the surest, but a chest or upper-abdomen
+CT often stops above it, while the lowest ribs are nearly always in view. A rib is bone
+outside every vertebra that starts at a vertebra (its head at the body, its tubercle at the
+transverse process) and runs on laterally well beyond anything the vertebra itself reaches.
+So, on the grid the vertebra instances live on:
+
+1. each vertebra is first grown through the bone next to it, up to ``CORE_MM`` from the
+   column's midline: on real scans the network misses parts of the posterior elements,
+   and that unlabelled bone would otherwise join the rib heads into one large piece;
+   then bone (HU above ``BONE_HU``) outside the grown vertebrae is taken, leaving out a thin
+   shell around each (``SHELL_MM``) so that unlabelled cortex does not join every rib to the column;
+2. each connected piece that comes close to a vertebra (``CONTACT_MM``) belongs to the
+   vertebra it touches most, on the side where it touches, at the level of the pedicles
+   and transverse processes rather than in front of the body (which is where the aorta is);
+3. its rib evidence grows with how far it runs laterally beyond the vertebra's own reach and
+   beyond the longest transverse process (``TP_REACH_MM``; ``FULL_EVIDENCE_MM`` further gives 1):
+   a missed transverse-process fragment scores near 0, a rib running on to the edge of the
+   network's box (80 mm from the midline) near 1. Pieces that are not tubes (an iliac wing touching S1's ala, an enhanced
+   kidney, merged organs) are ignored: their volume per mm of length is far above a rib's.
+
+The most caudal rib-bearing vertebra is taken as T12, but only with a rib-less vertebra seen
+below it is the count called sure: if the field of view stops under the lowest rib, the
+ribs below could be out of view. Eleven or thirteen rib pairs and lumbosacral transitional
+vertebrae cannot be told from ribs alone; ``labelling.name_levels`` flags them when the
+sacrum's count disagrees.
+
+Orientation: arrays are (z, y, x) with axis 0 running inferior -> superior (the project's
+convention, id 1 = most cranial instance), y towards the patient's back and x towards the
+patient's left (LPS, as DICOM and the synthetic cases store them); ``x_towards_left`` and
+``y_towards_back`` say otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["RibEvidence", "RibAnchor", "find_rib_anchor", "BONE_HU", "HAS_RIBS_EVIDENCE", "RIBLESS_EVIDENCE"]
+
+log = logging.getLogger(__name__)
+
+#: Bone threshold on the 2 mm grid: a rib averages 300-600 HU there, enhanced blood ~180.
+BONE_HU = 200.0
+#: Vertebrae are grown through adjacent bone up to this far (mm) from the column's midline.
+CORE_MM = 32.0
+#: Lumbar transverse processes reach up to ~50 mm from the midline (L3); ribs run on beyond.
+TP_REACH_MM = 50.0
+#: Shell around each vertebra left out, so that unlabelled cortex does not chain ribs together.
+SHELL_MM = 3.0
+#: A piece within this distance of a vertebra touches it (the joint space and a voxel or two).
+CONTACT_MM = 8.0
+#: Lateral run beyond the vertebra's own reach that counts as full rib evidence.
+FULL_EVIDENCE_MM = 25.0
+#: A piece touching the vertebra more than this far in front of its centre is not a rib head.
+MAX_ANTERIOR_MM = 12.0
+#: A rib's cross-section (volume / length along its main axis) is 50-70 mm^2 on the 2 mm grid;
+#: an iliac wing's is over 300.
+MAX_SECTION_MM2 = 180.0
+#: Pieces smaller than this are too short to judge their shape (their reach decides).
+MIN_SHAPE_MM3 = 1000.0
+#: Evidence on a side at or above which that side bears a rib.
+HAS_RIBS_EVIDENCE = 0.5
+#: Evidence on both sides below which a vertebra is called rib-less with some certainty.
+RIBLESS_EVIDENCE = 0.2
+
+
+@dataclass(frozen=True)
+class RibEvidence:
+    """Rib evidence (0-1) of one vertebra instance, per side of the patient."""
+
+    instance_id: int
+    left: float
+    right: float
+    #: (left, right): bone leaving this vertebra sideways is cut by the top or bottom of the
+    #: view before it is long enough to tell a rib from a transverse process
+    cut_by_view: tuple[bool, bool] = (False, False)
+
+    @property
+    def has_left(self) -> bool:
+        return self.left >= HAS_RIBS_EVIDENCE
+
+    @property
+    def has_right(self) -> bool:
+        return self.right >= HAS_RIBS_EVIDENCE
+
+    @property
+    def has_ribs(self) -> bool:
+        return self.has_left or self.has_right
+
+    @property
+    def evidence(self) -> float:
+        return max(self.left, self.right)
+
+    @property
+    def ribless(self) -> bool:
+        """Clearly no rib on either side (weaker evidence, or bone cut by the view, is neither yes nor no)."""
+        return self.evidence < RIBLESS_EVIDENCE and not any(self.cut_by_view)
+
+
+@dataclass
+class RibAnchor:
+    """Per-vertebra rib evidence and the anchor it gives (the last rib-bearing instance = T12)."""
+
+    vertebrae: list[RibEvidence]  # instance 1 (most cranial) first
+    anchor_id: int | None  # the most caudal rib-bearing instance, or None when no rib was seen
+    confident: bool
+    certainty: float  # 0-1: how strongly the evidence separates the anchor from the vertebra below
+    reason: str  # what was seen, for the anchor text ("ribs seen on left and right; ...")
+    notes: list[str] = field(default_factory=list)
+    #: per voxel of the input grid: evidence of the bone piece there (-1 bone not taken as rib)
+    evidence_map: np.ndarray | None = field(default=None, repr=False)
+    #: the instances grown through the bone next to them (what the pieces were measured from)
+    grown_labels: np.ndarray | None = field(default=None, repr=False)
+
+    def evidence_of(self, instance_id: int) -> RibEvidence | None:
+        return next((v for v in self.vertebrae if v.instance_id == instance_id), None)
+
+    def describe(self, level: str = "T12") -> str:
+        """Anchor text, e.g. "last rib-bearing vertebra is T12 (ribs seen on left and right; ...)"."""
+        if self.anchor_id is None:
+            return "no rib-bearing vertebra seen"
+        return f"last rib-bearing vertebra is {level} ({self.reason})"
+
+
+def find_rib_anchor(
+    hu: np.ndarray,
+    labels: np.ndarray,
+    spacing: tuple[float, float, float],
+    *,
+    sacrum: np.ndarray | None = None,
+    x_towards_left: bool = True,
+    y_towards_back: bool = True,
+) -> RibAnchor:
+    """Rib evidence of each vertebra instance in ``labels`` (ids 1..n, 1 = most cranial).
+
+    ``hu`` is the CT in Hounsfield units on the same (z, y, x) grid as ``labels`` (in the
+    pipeline: the 2 mm working image times 1000, since ``normalise_ct`` divides by 1000),
+    ``spacing`` its voxel size in mm. Works on any grid, but thin ribs need 2 mm or finer.
+    ``sacrum`` (bool, same grid) is the sacrum below S1: bone that touches it (the alae,
+    the iliac wings across the sacroiliac joints) would otherwise look like ribs of S1.
+    """
+    from ..errors import GridMismatchError
+
+    hu = np.asarray(hu, dtype=np.float32)
+    labels = np.asarray(labels)
+    if hu.shape != labels.shape or hu.ndim != 3 or (sacrum is not None and sacrum.shape != labels.shape):
+        raise GridMismatchError(None, f"the CT {hu.shape}, the vertebra labels {labels.shape} and the sacrum mask "
+                                      "must share one 3D grid")
+    n = int(labels.max()) if labels.size else 0
+    if n == 0:
+        return RibAnchor([], None, False, 0.0, "", ["no vertebra to look for ribs on"])
+    owners = labels.astype(np.int32)
+    if sacrum is not None:
+        owners[np.asarray(sacrum, bool) & (owners == 0)] = n + 1  # the sacrum owns what touches it: no ribs there
+    found = _evidence_per_side(hu, owners, n, spacing, x_towards_left, y_towards_back)
+    vertebrae = [RibEvidence(i, round(found.evidence[i][0], 3), round(found.evidence[i][1], 3),
+                             cut_by_view=tuple(found.cut[i])) for i in range(1, n + 1)]  # type: ignore[arg-type]
+    anchor = _decide(vertebrae)
+    anchor.evidence_map = found.evidence_map
+    anchor.grown_labels = found.grown
+    log.info("rib evidence (left, right) per instance: %s; anchor %s (confident %s)",
+             [(v.left, v.right) for v in vertebrae], anchor.anchor_id, anchor.confident)
+    return anchor
+
+
+@dataclass
+class _Pieces:
+    """What ``_evidence_per_side`` found: evidence per instance and side, and where."""
+
+    evidence: dict[int, list[float]]  # instance -> [left, right]
+    cut: dict[int, list[bool]]  # instance -> [left, right]: a candidate rib leaves the view
+    evidence_map: np.ndarray  # float32 per voxel: evidence of the accepted piece there, -1 rejected bone, 0 none
+    grown: np.ndarray  # the vertebra instances grown through adjacent bone
+
+
+def _evidence_per_side(
+    hu: np.ndarray, labels: np.ndarray, n: int, spacing: tuple[float, float, float], x_left: bool, y_back: bool
+) -> _Pieces:
+    """Evidence per instance and side from the bone pieces that start at each vertebra."""
+    from scipy import ndimage
+
+    labels = _grow_into_bone(labels, hu > BONE_HU, spacing)
+    vertebra = labels > 0  # the vertebrae, and the sacrum as id n + 1 when known
+    # distance to, and index of, the nearest vertebra voxel for every other voxel
+    distance, nearest = ndimage.distance_transform_edt(~vertebra, sampling=spacing, return_indices=True)
+    candidate = (hu > BONE_HU) & (distance > SHELL_MM)
+    pieces, count = ndimage.label(candidate, structure=np.ones((3, 3, 3), bool))
+    found = _Pieces({i: [0.0, 0.0] for i in range(1, n + 1)}, {i: [False, False] for i in range(1, n + 1)},
+                    np.where(candidate, np.float32(-1.0), np.float32(0.0)), labels)
+    if count == 0:
+        return found
+    centres = ndimage.center_of_mass(vertebra, labels, range(1, n + 1))  # no sacrum: it bears no ribs
+    reach = _lateral_reach(labels, n, centres, spacing)
+    voxel_mm3 = float(np.prod(spacing))
+    for index, where in enumerate(ndimage.find_objects(pieces), start=1):
+        if where is None:
+            continue
+        mine = pieces[where] == index
+        near = mine & (distance[where] <= CONTACT_MM)
+        if not near.any():
+            continue  # a rib from a vertebra out of view, or no rib at all
+        offsets = np.array([s.start for s in where])[:, None]
+        voxels = np.argwhere(mine) + offsets.T
+        if not _tube_like(voxels, spacing, voxel_mm3):
+            continue
+        at = tuple(i + int(o) for i, o in zip(np.nonzero(near), offsets[:, 0]))
+        owner = int(np.bincount(labels[tuple(nearest[(axis,) + at] for axis in range(3))]).argmax())
+        if owner > n:
+            continue  # touches the sacrum
+        score = _piece_score(voxels, np.argwhere(near) + offsets.T, centres[owner - 1], reach[owner], spacing, y_back)
+        if score is None:
+            continue
+        side, value = score
+        side_index = 0 if (side > 0) == x_left else 1  # 0 = patient left
+        found.evidence[owner][side_index] = max(found.evidence[owner][side_index], value)
+        found.evidence_map[where][mine] = max(value, 1e-3)
+        leaves_view = where[0].start == 0 or where[0].stop == hu.shape[0]
+        if leaves_view and value < HAS_RIBS_EVIDENCE:
+            found.cut[owner][side_index] = True
+    return found
+
+
+def _grow_into_bone(labels: np.ndarray, bone: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Each vertebra extended through the bone touching it, within ``CORE_MM`` of the midline.
+
+    The midline is the median left-right position of the labelled voxels: the network's
+    box is centred on the column, and a scoliotic column is not handled.
+    """
+    from skimage.segmentation import watershed
+
+    x = np.nonzero(labels)[2]
+    if x.size == 0:
+        return labels
+    x_mid = float(np.median(x))
+    core = np.abs(np.arange(labels.shape[2]) - x_mid) * spacing[2] <= CORE_MM
+    mask = (labels > 0) | (bone & core[None, None, :])
+    return watershed(np.zeros(labels.shape, np.uint8), markers=labels, mask=mask).astype(labels.dtype)
+
+
+def _tube_like(voxels: np.ndarray, spacing: tuple[float, float, float], voxel_mm3: float) -> bool:
+    """Whether a bone piece is thin and long like a rib, rather than a plate or a blob."""
+    volume = len(voxels) * voxel_mm3
+    if volume < MIN_SHAPE_MM3:
+        return True
+    points = voxels * np.asarray(spacing)
+    length = float(np.sqrt(12.0 * max(np.linalg.eigvalsh(np.cov(points.T))[-1], 1e-6)))  # of a uniform rod
+    return volume / length <= MAX_SECTION_MM2
+
+
+def _lateral_reach(labels: np.ndarray, n: int, centres: list, spacing: tuple[float, float, float]) -> dict[int, float]:
+    """How far (mm) each vertebra itself reaches from its centre, left or right (its transverse processes)."""
+    from scipy import ndimage
+
+    reach: dict[int, float] = {}
+    objects = ndimage.find_objects(labels, max_label=n)
+    for i in range(1, n + 1):
+        where = objects[i - 1]
+        if where is None:
+            reach[i] = 0.0
+            continue
+        x = np.nonzero((labels[where] == i).any(axis=(0, 1)))[0] + where[2].start
+        reach[i] = float(np.max(np.abs(x - centres[i - 1][2]))) * spacing[2]
+    return reach
+
+
+def _piece_score(
+    voxels: np.ndarray, near: np.ndarray, centre: tuple[float, float, float], own_reach: float,
+    spacing: tuple[float, float, float], y_back: bool,
+) -> tuple[float, float] | None:
+    """(side: +1 towards higher x / -1, evidence 0-1) of one bone piece touching a vertebra.
+
+    None when the piece touches in front of the body (aorta, calcified plaque, osteophyte
+    bridging) or on the midline (a spinous-process or laminar fragment the network missed).
+    """
+    dy = (near[:, 1] - centre[1]) * spacing[1] * (1.0 if y_back else -1.0)  # + = behind the centre
+    dx = (near[:, 2] - centre[2]) * spacing[2]
+    if np.median(dy) < -MAX_ANTERIOR_MM:
+        return None
+    side = float(np.sign(np.median(dx)))
+    if side == 0.0 or np.abs(np.median(dx)) < 8.0:
+        return None
+    lateral = (voxels[:, 2] - centre[2]) * spacing[2] * side  # mm towards the piece's side
+    beyond = float(lateral.max()) - max(own_reach, TP_REACH_MM)
+    return side, float(np.clip(beyond / FULL_EVIDENCE_MM, 0.0, 1.0))
+
+
+def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:
+    """The most caudal rib-bearing vertebra, and whether the count from it can be trusted."""
+    bearing = [v for v in vertebrae if v.has_ribs]
+    cut = [v.instance_id for v in vertebrae if any(v.cut_by_view) and not v.has_ribs]
+    cut_note = (f"bone leaving vertebra(e) {cut} sideways runs out of the field of view before it can be told "
+                "from a transverse process: possibly ribs")
+    if not bearing:
+        return RibAnchor(vertebrae, None, False, 0.0, "", ["no rib-bearing vertebra seen"] + ([cut_note] if cut else []))
+    last = bearing[-1]
+    sides = " and ".join(s for s, has in (("left", last.has_left), ("right", last.has_right)) if has)
+    below = next((v for v in vertebrae if v.instance_id == last.instance_id + 1), None)
+    notes: list[str] = []
+    if below is None:
+        notes.append(f"no vertebra seen below the last rib-bearing one (vertebra {last.instance_id}): "
+                     "more rib-bearing vertebrae may lie below the field of view, so calling it T12 is a suggestion")
+        reason = f"ribs seen on {sides}; no vertebra below in view"
+        certainty = 0.0
+    elif not below.ribless:
+        notes.append(f"weak or cut-off rib evidence on vertebra {below.instance_id} below the last rib-bearing one: "
+                     "a short 12th rib or a lumbar rib? check the level count")
+        reason = f"ribs seen on {sides}; vertebra below unclear"
+        certainty = 0.0
+    else:
+        reason = f"ribs seen on {sides}; rib-less vertebra below"
+        certainty = float(min(last.evidence, 1.0 - below.evidence / RIBLESS_EVIDENCE * 0.5))
+    if not (last.has_left and last.has_right):
+        notes.append(f"ribs seen on the {sides} side only of vertebra {last.instance_id}: check the level count")
+    first = bearing[0].instance_id  # above it the ribs may be cut by the field of view
+    gaps = [v.instance_id for v in vertebrae if first < v.instance_id < last.instance_id and not v.has_ribs]
+    if gaps:
+        notes.append(f"no rib found on vertebra(e) {gaps} between rib-bearing ones: check the level count")
+    return RibAnchor(vertebrae, last.instance_id, confident=not notes, certainty=round(certainty, 3) if not notes else 0.0,
+                     reason=reason, notes=notes)

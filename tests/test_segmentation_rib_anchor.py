@@ -1,0 +1,212 @@
+"""The rib anchor (last rib-bearing vertebra = T12) and its check against the sacrum's count.
+
+Network-free: the vertebra instances are the synthetic (or TotalSegmentator) ground truth,
+carried to the network's 2 mm working grid exactly as ``segment_vertebrae`` carries the CT.
+Eleven and thirteen rib pairs are drawn by changing which levels the generator gives ribs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from napari_spine_mets.anatomy import LEVELS, TOTALSEG_SACRUM, label_of_level, level_of_label
+from napari_spine_mets.errors import GridMismatchError
+from napari_spine_mets.segmentation.labelling import COUNT_FLAG, Instances, name_levels
+from napari_spine_mets.segmentation.localise import locate_spine
+from napari_spine_mets.segmentation.resampling import normalise_ct, resample_image, resample_labels, working_shape
+from napari_spine_mets.segmentation.rib_anchor import RibAnchor, RibEvidence, find_rib_anchor
+from napari_spine_mets.segmentation.training_data import random_params
+from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
+from napari_spine_mets.synthetic import ribs_pelvis
+
+
+@dataclass
+class Working:
+    """What ``segment_vertebrae`` has when it names levels: HU, instances and levels on the 2 mm grid."""
+
+    hu: np.ndarray
+    instances: Instances
+    spacing: tuple[float, float, float]
+    levels: list[str]  # truth, instance 1 first
+
+
+def _working(array: np.ndarray, spacing: tuple[float, float, float], vertebrae: np.ndarray) -> Working:
+    box = locate_spine(array, spacing)
+    crop = array[box.slices()]
+    shape = working_shape(crop.shape, spacing, 2.0)
+    hu = normalise_ct(resample_image(crop, shape)).numpy() * 1000.0  # what the network sees, back in HU
+    work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, spacing, shape))
+    truth = resample_labels(vertebrae[box.slices()], shape)
+    levels = sorted({lv for lv in map(level_of_label, np.unique(truth)) if lv}, key=LEVELS.index)
+    labels = np.zeros(shape, np.int16)
+    for instance_id, level in enumerate(levels, start=1):  # id 1 = most cranial, as find_instances orders
+        labels[truth == label_of_level(level)] = instance_id
+    instances = Instances(labels=labels, count=len(levels), sacrum=truth == TOTALSEG_SACRUM)
+    return Working(hu, instances, work_spacing, levels)  # type: ignore[arg-type]
+
+
+def _synthetic(params: SpineParams) -> Working:
+    case = generate_spine_ct(params)
+    return _working(case.ct.array, case.ct.spacing, case.vertebrae.array)
+
+
+def _small(levels: tuple[str, ...], seed: int = 3) -> SpineParams:
+    return SpineParams(seed=seed, levels=levels, spacing_mm=(2.5, 1.0, 1.0), fov_mm=240.0, lesions=(), fracture=None)
+
+
+def _ribs(w: Working) -> RibAnchor:
+    return find_rib_anchor(w.hu, w.instances.labels, w.spacing, sacrum=w.instances.sacrum)
+
+
+def _named(levels: dict[int, str | None]) -> list[str | None]:
+    return [levels[i] for i in sorted(levels)]
+
+
+@pytest.fixture(scope="module")
+def eleven_pairs() -> Working:
+    """T10-S1 drawn with no rib on T12: eleven rib pairs (the generator draws T8-T12 ribs)."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(ribs_pelvis, "_RIBS", {k: v for k, v in ribs_pelvis._RIBS.items() if k != "T12"})
+    try:
+        return _synthetic(_small(("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")))
+    finally:
+        mp.undo()
+
+
+@pytest.mark.parametrize("seed", [6, 24])  # random training-style cases without the sacrum: T10-L4, T9-L2
+def test_the_last_rib_bearing_vertebra_names_a_case_without_sacrum(seed: int) -> None:
+    params = random_params(seed)
+    assert "S1" not in params.levels and "T12" in params.levels and "L1" in params.levels
+    w = _synthetic(params)
+    ribs = _ribs(w)
+    t12 = w.levels.index("T12") + 1
+    assert ribs.anchor_id == t12 and ribs.confident and ribs.certainty > 0.8
+    for v in ribs.vertebrae:
+        thoracic = w.levels[v.instance_id - 1].startswith("T")
+        assert (v.has_left and v.has_right) == thoracic, (w.levels[v.instance_id - 1], v)
+        assert v.ribless == (not thoracic)
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert _named(naming.levels) == w.levels
+    assert naming.confident and not naming.notes
+    assert naming.anchor == "last rib-bearing vertebra is T12 (ribs seen on left and right; rib-less vertebra below)"
+    # without the rib anchor the same case stays unnamed, as before
+    assert all(level is None for level in name_levels(w.instances, w.spacing).levels.values())
+
+
+def test_no_vertebra_below_the_last_ribs_is_only_a_suggestion() -> None:
+    w = _synthetic(_small(("T9", "T10", "T11", "T12")))
+    ribs = _ribs(w)
+    assert ribs.anchor_id == 4 and not ribs.confident and ribs.certainty == 0.0
+    assert "no vertebra below in view" in ribs.describe()
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert _named(naming.levels) == ["T9", "T10", "T11", "T12"]  # offered, but not called sure
+    assert not naming.confident and any("suggestion" in note for note in naming.notes)
+
+
+def test_a_lumbar_only_view_has_no_rib_anchor() -> None:
+    w = _synthetic(_small(("L2", "L3", "L4", "L5")))
+    ribs = _ribs(w)
+    assert ribs.anchor_id is None and all(v.ribless for v in ribs.vertebrae)  # long L3 processes are not ribs
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert naming.anchor == "none" and not naming.confident
+    assert all(level is None for level in naming.levels.values())
+
+
+def test_eleven_rib_pairs_disagree_with_the_sacrum_and_are_flagged(eleven_pairs: Working) -> None:
+    w = eleven_pairs
+    ribs = _ribs(w)
+    assert ribs.anchor_id == w.levels.index("T11") + 1  # the detector sees what is drawn
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert _named(naming.levels) == w.levels  # the sacrum's count is kept ...
+    assert not naming.confident  # ... but not trusted
+    assert any(COUNT_FLAG in note and "is T11, not T12" in note for note in naming.notes)
+
+
+def test_eleven_rib_pairs_without_sacrum_shift_by_one_and_say_which_vertebra(eleven_pairs: Working) -> None:
+    """With ribs as the only anchor the count is off by one; the anchor text names the vertebra used."""
+    w = eleven_pairs
+    keep = [i for i, level in enumerate(w.levels, start=1) if level != "S1"]
+    labels = np.where(np.isin(w.instances.labels, keep), w.instances.labels, 0).astype(np.int16)
+    no_sacrum = Instances(labels=labels, count=len(keep), sacrum=np.zeros_like(w.instances.sacrum))
+    ribs = find_rib_anchor(w.hu, labels, w.spacing)
+    naming = name_levels(no_sacrum, w.spacing, ribs=ribs)
+    truth = w.levels[: len(keep)]
+    assert _named(naming.levels) == [LEVELS[LEVELS.index(lv) + 1] for lv in truth]  # one level, not a scramble
+    assert naming.anchor.startswith("last rib-bearing vertebra is T12")
+
+
+def test_thirteen_rib_pairs_are_flagged() -> None:
+    mp = pytest.MonkeyPatch()
+    mp.setitem(ribs_pelvis._RIBS, "L1", (70, 24, 3.0))  # a lumbar rib pair
+    try:
+        w = _synthetic(_small(("T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"), seed=5))
+    finally:
+        mp.undo()
+    ribs = _ribs(w)
+    assert ribs.anchor_id == w.levels.index("L1") + 1
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert not naming.confident and any(COUNT_FLAG in note and "is L1, not T12" in note for note in naming.notes)
+
+
+def _hand_made(n: int, bearing: int, anchor: int | None, confident: bool = True) -> RibAnchor:
+    vertebrae = [RibEvidence(i, 1.0 if i <= bearing else 0.0, 1.0 if i <= bearing else 0.0) for i in range(1, n + 1)]
+    return RibAnchor(vertebrae, anchor, confident, 1.0 if confident else 0.0, "ribs seen on left and right; rib-less vertebra below")
+
+
+@pytest.fixture(scope="module")
+def lower_column() -> Working:
+    return _synthetic(_small(("T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")))
+
+
+@pytest.mark.parametrize("last, counted", [(2, None), (1, "T11"), (3, "L1")])
+def test_both_anchors_must_agree(lower_column: Working, last: int, counted: str | None) -> None:
+    w = lower_column
+    assert w.levels[:2] == ["T11", "T12"] and w.instances.sacrum.any()
+    naming = name_levels(w.instances, w.spacing, ribs=_hand_made(w.instances.count, last, last))
+    assert _named(naming.levels) == w.levels  # the sacrum's count, whatever the ribs say
+    if counted is None:
+        assert naming.confident and not naming.notes
+        assert "sacrum" in naming.anchor and "last rib-bearing vertebra is T12" in naming.anchor and "agree" in naming.anchor
+    else:
+        assert not naming.confident
+        assert any(COUNT_FLAG in note and f"is {counted}, not T12" in note for note in naming.notes)
+
+
+def test_no_ribs_on_the_counted_t12_is_flagged(lower_column: Working) -> None:
+    w = lower_column
+    n = w.instances.count
+    naming = name_levels(w.instances, w.spacing, ribs=_hand_made(n, 0, None, confident=False))
+    assert not naming.confident and any("counted from S1 as T12" in note for note in naming.notes)
+    # with T12 at the top of the view its ribs may be cut off: no flag then
+    labels = np.where(w.instances.labels > 1, w.instances.labels - 1, 0).astype(np.int16)
+    top_t12 = Instances(labels=labels, count=n - 1, sacrum=w.instances.sacrum)
+    assert name_levels(top_t12, w.spacing, ribs=_hand_made(n - 1, 0, None, confident=False)).confident
+
+
+def test_a_grid_mismatch_is_refused() -> None:
+    with pytest.raises(GridMismatchError):
+        find_rib_anchor(np.zeros((4, 5, 6)), np.zeros((4, 5, 7), np.int16), (2.0, 2.0, 2.0))
+    empty = find_rib_anchor(np.zeros((4, 5, 6)), np.zeros((4, 5, 6), np.int16), (2.0, 2.0, 2.0))
+    assert empty.anchor_id is None and not empty.confident
+
+
+def test_real_series_t12_rib_heads_leave_the_view_and_nothing_is_called_sure(real_ct_series, real_ct_reference_labels) -> None:
+    """20 slices: T12 and the bottom of T11; the 12th ribs show only their heads before leaving the view."""
+    from napari_spine_mets.io.dicom import read_dicom_series
+    from napari_spine_mets.io.totalsegmentator import read_totalsegmentator
+
+    ct = read_dicom_series(real_ct_series)
+    reference = read_totalsegmentator(real_ct_reference_labels, target=ct).array
+    vertebrae = np.where(np.isin(reference, (32, 33)), reference, 0)  # TotalSegmentator T12, T11
+    w = _working(ct.array, ct.spacing, vertebrae)
+    assert w.levels == ["T11", "T12"]
+    ribs = _ribs(w)
+    t12 = ribs.evidence_of(2)
+    assert t12 is not None and (t12.has_ribs or all(t12.cut_by_view))
+    assert not ribs.confident
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert not naming.confident
+    assert all(level in (None, "T11", "T12") for level in naming.levels.values())

@@ -249,3 +249,16 @@ def test_screen_rules_on_shaped_candidates(body_case) -> None:
     assert "mirrored" in screen_candidate(mirrored, grid, regions[label])
     one_sided = cand(core, 0, int(core.sum()), mirror_overlap=0.0, asymmetry_p90_hu=400.0)
     assert screen_candidate(one_sided, grid, regions[label]) is None
+
+
+def test_label_crumbs_behind_a_body_do_not_change_its_heights() -> None:
+    """A few stray body voxels behind the body (segmentation noise) once read as 89 % height loss."""
+    from napari_spine_mets.detection.fracture import band_heights
+
+    body = np.zeros((20, 60, 40), dtype=bool)
+    body[2:16, 5:35, 8:32] = True  # 28 mm tall at 2 mm slices, 30 mm deep
+    clean = band_heights(body, (2.0, 1.0, 1.0))
+    crumbs = body.copy()
+    crumbs[8, 50:52, 20] = True  # 2 voxels 15 mm behind the body
+    noisy = band_heights(crumbs, (2.0, 1.0, 1.0))
+    assert noisy == clean and clean["posterior"] == pytest.approx(28.0)

@@ -61,6 +61,9 @@ def test_code_reaching_into_a_dock_gets_the_real_widget(main_viewer) -> None:
     assert report.built
     with pytest.raises(AttributeError):
         report.no_such_attribute  # noqa: B018
+    # a public attribute set on the frame lands on the body (a test's stand-in for a dialog)
+    report.ask_folder = lambda title: None
+    assert report.body.ask_folder("any") is None and "ask_folder" not in vars(report)
 
 
 def test_overlays_wait_for_labels_on_an_empty_viewer(make_napari_viewer, qtbot) -> None:

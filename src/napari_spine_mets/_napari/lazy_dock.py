@@ -8,7 +8,8 @@ body's attributes), so only the dock in front is built when napari opens.
 The manifest names the small classes below; each imports its real widget module only
 when the body is built, so nothing of the plugin's heavy modules is imported at start.
 Attributes the frame does not have are looked up on the body (building it if needed),
-so ``dock.widget().run()`` works whether the tab was ever shown or not.
+and public attributes set on the frame are set on the body, so ``dock.widget().run()``
+works whether the tab was ever shown or not.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ class LazyDock(QWidget):
         self._build_pending = False
         if not self.visibleRegion().isEmpty():  # still in front (not a tab napari showed in passing)
             self.body  # noqa: B018 (building is the point)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the frame's own state is private; anything public (a test's stand-in for a file
+        # dialog, a script's setting) belongs to the body
+        if name.startswith("_"):
+            super().__setattr__(name, value)
+        else:
+            setattr(self.body, name, value)
 
     def __getattr__(self, name: str) -> Any:
         # only reached when the frame itself has no such attribute

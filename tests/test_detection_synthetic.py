@@ -249,6 +249,12 @@ def test_screen_rules_on_shaped_candidates(body_case) -> None:
     assert "mirrored" in screen_candidate(mirrored, grid, regions[label])
     one_sided = cand(core, 0, int(core.sum()), mirror_overlap=0.0, asymmetry_p90_hu=400.0)
     assert screen_candidate(one_sided, grid, regions[label]) is None
+    # a "lesion" covering most of its level's bone is the whole level departing: listed, not proposed
+    own = grid.labels == label
+    level_box = tuple(slice(int(i.min()), int(i.max()) + 1) for i in np.nonzero(own))
+    whole = Candidate(index=2, label=label, mask_box=level_box, mask=own[level_box], n_lytic_voxels=int(own.sum()),
+                      n_blastic_voxels=0, peak_z=6.0, mean_abs_z=4.0)
+    assert "whole level" in screen_candidate(whole, grid, regions[label])
 
 
 def test_label_crumbs_behind_a_body_do_not_change_its_heights() -> None:

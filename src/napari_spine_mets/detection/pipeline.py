@@ -104,11 +104,13 @@ def detect_lesions(volume: Volume, vertebrae: LabelMap | None, parts: LabelMap |
     records: list[LesionRecord] = []
     screened: list[ScreenedCandidate] = []
     cropped = np.zeros(grid.labels.shape, dtype=np.uint16)
+    level_sizes = np.bincount(grid.labels.ravel())  # bone voxels per label, for the whole-level rule
     for cand in sorted(candidates, key=lambda c: tuple(s.start for s in c.mask_box)):
         lesion_id = len(records) + 1
         evidence = classify_candidate(cand, grid, normal, classify_params)
         record = describe_candidate(lesion_id, cand, evidence, grid, regions, volume.affine)
-        reason = screen_candidate(cand, grid, regions.get(cand.label), screen_params)
+        reason = screen_candidate(cand, grid, regions.get(cand.label), screen_params,
+                                  level_voxels=int(level_sizes[cand.label]))
         if reason is not None:
             screened.append(ScreenedCandidate(record.lesion.level, record.lesion.kind.value,
                                               float(record.lesion.volume_mm3 or 0.0), record.centroid_lps_mm, reason,

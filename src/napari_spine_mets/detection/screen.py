@@ -20,6 +20,13 @@ on synthetic cases and the real series; see docs/lesions.md):
   whose mirror image is as dense (fewer than 10 % of its voxels exceed their mirror voxel
   by ``min_asymmetry_hu``) is paired normal anatomy (pedicle bases, costovertebral joints).
 
+And one departure that is not focal at all: a candidate covering at least
+``max_level_fraction`` (50 %) of its level's labelled bone means the whole level departs
+from the normal bone estimated on it, either diffuse disease or labels that do not fit
+the bone (a network's sacrum whose edge is not the bone surface did this). The detector
+measures focal deposits against the level's own bone, so it cannot tell which: the
+candidate is listed for review, not proposed.
+
 Screened candidates are not proposed and get no label; :class:`ScreenedCandidate` keeps
 where they are and why, so that the user can still look at them.
 """
@@ -47,6 +54,7 @@ class ScreenParams(Knobs):
     min_medullary_fraction: float = 0.25
     max_mirror_overlap: float = 0.25
     min_asymmetry_hu: float = 150.0
+    max_level_fraction: float = 0.5
 
 
 @dataclass
@@ -79,8 +87,18 @@ def body_share(candidate: Candidate, grid: BoneGrid, region: VertebraRegions | N
 
 
 def screen_candidate(candidate: Candidate, grid: BoneGrid, region: VertebraRegions | None,
-                     params: ScreenParams = ScreenParams()) -> str | None:
-    """The reason this candidate is not a lesion, or None when it is proposed."""
+                     params: ScreenParams = ScreenParams(), level_voxels: int | None = None) -> str | None:
+    """The reason this candidate is not a lesion, or None when it is proposed.
+
+    ``level_voxels``: voxels of the candidate's label in ``grid`` (counted here when not given).
+    """
+    if level_voxels is None:
+        level_voxels = int((grid.labels == candidate.label).sum())
+    share = float(candidate.mask.sum()) / max(level_voxels, 1)
+    if share >= params.max_level_fraction:
+        return (f"covers {share:.0%} of the {level_name(candidate.label)} bone: the whole level departs from the "
+                "normal bone estimated on it (diffuse disease, or labels that do not fit the bone), not a focal "
+                "lesion; review the level and its labels (project heuristic)")
     depth = grid.depth_mm[candidate.mask_box][candidate.mask]
     medullary = float((depth >= params.medulla_depth_mm).mean()) if depth.size else 0.0
     in_body = body_share(candidate, grid, region)

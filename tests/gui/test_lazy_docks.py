@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from qtpy.QtWidgets import QApplication
 
-from napari_spine_mets._napari.launch import DOCKS, PLUGIN, add_docks, open_viewer
+from napari_spine_mets._napari.launch import DOCKS, PLUGIN, add_docks, fill_viewer
 from napari_spine_mets._napari.lazy_dock import LazyDock
 from napari_spine_mets._napari.session import session_of
 
@@ -27,11 +27,10 @@ def _frames(viewer) -> dict[str, object]:
 
 
 @pytest.fixture
-def main_viewer(qtbot):
-    viewer = open_viewer(show=True)
+def main_viewer(make_napari_viewer):
+    viewer = fill_viewer(make_napari_viewer(show=True))  # what the main command opens
     yield viewer
     session_of(viewer).ask_unsaved = lambda: "discard"
-    viewer.close()
 
 
 def test_only_the_dock_in_front_is_built(main_viewer, qtbot, save_screenshot) -> None:

@@ -55,7 +55,11 @@ def open_viewer(path: Path | None = None, *, show: bool = True):  # -> napari.Vi
     """A viewer with ``path`` (or the sample case) and every dock of the plugin."""
     import napari
 
-    viewer = napari.Viewer(title="napari-spine-mets", show=show)
+    return fill_viewer(napari.Viewer(title="napari-spine-mets", show=show), path)
+
+
+def fill_viewer(viewer, path: Path | None = None):  # (napari.Viewer, Path | None) -> napari.Viewer
+    """Open ``path`` (or the sample case) in ``viewer`` and add the plugin's docks."""
     viewer.window._qt_window.resize(1500, 950)  # room for the docks beside the image
     if path is None:
         viewer.open_sample(PLUGIN, SAMPLE)

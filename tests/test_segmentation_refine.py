@@ -158,3 +158,58 @@ def test_ribs_stay_out_when_the_arch_is_grown_classically(thoracic_case) -> None
     full, _ = _coarse(case, target_from_truth(case.parts.array, truth))
     _, trusted = _refine(case, full)
     assert ((trusted.labels > 0) & near_rib).sum() < 0.06 * vertebra_bone.sum()
+
+
+def test_local_edge_keeps_thin_bone_that_one_threshold_loses() -> None:
+    from scipy import ndimage
+
+    from napari_spine_mets.segmentation.refine import bone_threshold, local_edge, smoothed
+
+    # a thick dense block and, apart from it, a 1 mm plate (a lamina, an endplate edge-on) after scanner blur
+    spacing = (1.0, 0.5, 0.5)
+    hu = np.full((40, 20, 20), 40.0, np.float32)
+    hu[5:20] = 1200.0
+    hu[30] = 1200.0
+    smooth = smoothed(ndimage.gaussian_filter(hu, sigma=(1.2, 0.5, 0.5)), spacing)
+    threshold = bone_threshold(smooth, smooth > 900)
+    column = smooth[:, 10, 10]
+    edge = local_edge(smooth, spacing, threshold)[:, 10, 10]
+    assert not (column[26:36] >= threshold).any()  # one scan-wide edge loses the plate
+    plate = np.nonzero(column[26:36] >= edge[26:36])[0] + 26
+    assert 1 <= plate.size <= 3 and 29 <= plate.min() and plate.max() <= 31
+    block = np.nonzero(column[:26] >= edge[:26])[0]
+    assert block.min() in (4, 5) and block.max() in (19, 20)  # the thick block keeps its width
+
+
+def test_an_oblique_disc_is_cut_along_its_plane() -> None:
+    # two bodies joined by body class at the front of a disc tilted ~22 degrees (0.4 slice per voxel in y)
+    classes = np.zeros((40, 40, 40), dtype=np.uint8)
+    zz, yy, xx = np.mgrid[:40, :40, :40]
+    disc_mid = 20.0 + 0.4 * (yy - 20)
+    inside = (yy - 20) ** 2 + (xx - 20) ** 2 <= 12.0**2
+    body = inside & (zz >= 3) & (zz <= 37)
+    disc = inside & (np.abs(zz - disc_mid) <= 1.5)
+    classes[body] = 1
+    classes[disc & (yy > 12)] = 6  # the front of the disc was called body: the two bodies are one
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 2
+    upper, lower = instances.labels == 1, instances.labels == 2
+    # every body voxel clearly on one side of the disc goes to that side's vertebra (a flat cut
+    # at the dip slice gave 4 % of the lower body's back to the upper one)
+    above, below = body & (classes == 1) & (zz > disc_mid + 2), body & (classes == 1) & (zz < disc_mid - 2)
+    assert upper[above].mean() > 0.99 and lower[below].mean() > 0.99
+
+
+def test_an_arch_hanging_over_the_level_below_stays_with_its_vertebra(thoracic_case) -> None:
+    # the network found the arches: which vertebra each arch voxel belongs to is the question
+    case = thoracic_case
+    truth = case.vertebrae.array
+    classes, _ = _coarse(case, target_from_truth(case.parts.array, truth))
+    instances, refined = _refine(case, classes)
+    posterior = np.isin(case.parts.array, [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
+                                           int(VertebraPart.PEDICLE_RIGHT)])
+    for instance, level in enumerate(("T10", "T11", "T12", "L1"), start=1):
+        arch = refined.labels[(truth == TOTALSEG_VERTEBRA_IDS[level]) & posterior]
+        # the arch's flat attachment through the network's arch voxels gave 4 % of T10's to T11
+        assert ((arch > 0) & (arch != instance)).mean() < 0.02, level
+        assert (arch == instance).mean() > 0.85, level

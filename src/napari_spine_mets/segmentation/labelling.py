@@ -30,6 +30,8 @@ _MIN_BODY_MM3 = 1500.0  # smaller body fragments are noise or partial-volume cru
 _DIP_RATIO = 0.7  # area at the cut / the smaller of the peaks on either side; a body's waist is ~0.85
 _MIN_PIECE_MM = 10.0  # each side of a cut keeps at least this much body height (a body is 15-35 mm tall)
 _MIN_DISC_MM2 = 150.0  # disc-class area next to the cut, inside the body's footprint
+_DISC_WINDOW_MM = 8.0  # disc voxels this far above/below the dip slice give the disc's plane
+_MAX_DISC_TILT = 0.45  # dz/d(in-plane) of the disc plane, about 24 degrees
 
 
 @dataclass
@@ -122,11 +124,43 @@ def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float,
     if best is None:
         return [body]
     k = best[1]
-    below, above = body.copy(), body.copy()
-    below[k:] = False
-    above[: k + 1] = False
-    log.debug("body cut at slice %d (area ratio %.2f)", k, best[0])
+    height = _disc_surface(classes, footprint, k, spacing)
+    z = np.arange(body.shape[0])[:, None, None]
+    below = body & (z < height[None] - 0.5)
+    above = body & (z > height[None] + 0.5)
+    log.debug("body cut at slice %d (area ratio %.2f), along the disc from slice %.1f to %.1f",
+              k, best[0], float(height.min()), float(height.max()))
     return _split_at_discs(below, classes, spacing) + _split_at_discs(above, classes, spacing)
+
+
+def _disc_surface(classes: np.ndarray, footprint: np.ndarray, k: int, spacing: tuple[float, float, float]) -> np.ndarray:
+    """Height (slice index, float) of the disc's mid-plane over each (y, x) column, near slice ``k``.
+
+    The dip slice ``k`` only says where the disc is thinnest in area; a disc is oblique to
+    the axial plane wherever the spine is curved or the patient tilted (on the real series
+    the network's T11/T12 disc lies slices higher at the back than at the front), so a
+    flat cut gives one body's back or front to its neighbour. The network's disc voxels
+    within ``_DISC_WINDOW_MM`` of the dip, over
+    the body's footprint, give the disc's plane (least squares); its tilt is bounded by
+    ``_MAX_DISC_TILT`` (discs are within ~25 degrees of the endplates' plane), and with
+    too little disc seen the flat cut at ``k`` stays.
+    """
+    flat = np.full(footprint.shape, float(k))
+    window = max(1, int(round(_DISC_WINDOW_MM / spacing[0])))
+    low, high = max(0, k - window), min(classes.shape[0], k + window + 1)
+    zs, ys, xs = np.nonzero((classes[low:high] == 6) & footprint[None])
+    if zs.size * spacing[1] * spacing[2] < _MIN_DISC_MM2:
+        return flat
+    design = np.column_stack([np.ones(zs.size), ys * spacing[1], xs * spacing[2]])
+    (offset, slope_y, slope_x), *_ = np.linalg.lstsq(design, (zs + low) * spacing[0], rcond=None)
+    slope = np.hypot(slope_y, slope_x)
+    if slope > _MAX_DISC_TILT:
+        slope_y, slope_x = slope_y * _MAX_DISC_TILT / slope, slope_x * _MAX_DISC_TILT / slope
+        offset = float(np.mean((zs + low) * spacing[0] - slope_y * ys * spacing[1] - slope_x * xs * spacing[2]))
+    yy, xx = np.mgrid[: footprint.shape[0], : footprint.shape[1]]
+    height = (offset + slope_y * yy * spacing[1] + slope_x * xx * spacing[2]) / spacing[0]
+    # the cut stays near the dip: an off plane must not take a whole body from either side
+    return np.clip(height, k - window, k + window)
 
 
 def name_levels(

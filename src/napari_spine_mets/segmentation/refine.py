@@ -3,7 +3,8 @@
 The network works on a coarse grid (2 mm), so its boundaries are blocky, and on real CT
 it misses most of the posterior elements (laminae, spinous and transverse processes) that
 a vertebra label includes. Bone is easy to see classically at the scan's resolution:
-cortex is far above soft tissue (``bone_threshold`` adapts the edge to the scan), and the
+cortex is far above soft tissue (``bone_threshold`` adapts the edge to the scan and
+``local_edge`` to the bone nearby, so thin laminae are not lost to blur), and the
 marrow a cortical ring encloses is filled slice by slice (``fill_marrow``); a body whose
 cortex has gaps or whose marrow is fatty gets the marrow inside its convex hull
 (``_fill_bodies``). A lytic lesion is not bone-dense: the network's body interior is kept
@@ -12,9 +13,12 @@ whatever its density (``_body_core``).
 Each instance grows through that bone from its own network voxels, by a watershed on the
 inverted intensity: flooding runs through bright cortex first, so two vertebrae meet at
 the dark joint space between them (facet, disc) rather than wherever a flat growth met.
-Where the network missed an arch (``missed_arches``), the arch's place behind the canal
-joins the territory, its pedicles are seeded from the body's upper part (``_arch_seeds``)
-and bone grown above a body's top goes to the vertebra above (``_cap_arches``).
+Where the network found the arches, which vertebra a piece of arch belongs to is asked of
+the image as well (``_attach_arches``): a process hanging over the level below goes to its
+own vertebra. Where the network missed an arch (``missed_arches``), the arch's place
+behind the canal joins the territory, its pedicles are seeded from the body's upper part
+(``_arch_seeds``) and bone grown above a body's top goes to the vertebra above
+(``_cap_arches``).
 
 Ribs touch the vertebra at their joints, so connectivity alone does not stop them: the
 territory bounds them, a few mm around the network's own bone and, behind the canal,
@@ -35,8 +39,8 @@ import numpy as np
 
 from .classes import BONE_CLASSES
 
-__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "fill_marrow", "territory",
-           "missed_arches", "refine_instances"]
+__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
+           "territory", "missed_arches", "refine_instances"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,9 @@ _HULL_GAP = 0.15  # of a body's hull uncovered before its marrow is filled from 
 _HULL_MARROW = 0.4  # of that gap above _MARROW_HU (a disc's dark centre is not)
 _EDGE_FRACTION = 0.65  # of dense bone's HU (soft tissue ~50 HU): where the edge is
 _MAX_EDGE_HU = 600.0
+_LOCAL_FRACTION = 0.7  # of the densest bone nearby: where a blurred edge is (``local_edge``)
+_LOCAL_RADIUS_MM = 3.0
+_LOCAL_CAP = 1.2  # × the scan's edge HU, the most the local edge may ask
 #: How far around the network's own bone refined bone may reach.
 _MARGIN_MM = 3.0
 #: Behind the canal: the posterior arch lies within these bounds of the canal centre.
@@ -59,6 +66,7 @@ _POSTERIOR_HALF_WIDTH_MM = 32.0
 _POSTERIOR_DEPTH_MM = 75.0
 _MIN_ARCH_RATIO = 0.2  # arch / body voxels below which the network missed the arch
 _ARCH_RISE_MM = 6.0  # superior articular processes rise this far above their body
+_ARCH_REACH_MM = 20.0  # around a vertebra's network bone: where its arch may be (``_attach_arches``)
 _PEDICLE_FRONT_MM = 12.0  # the arch starts this far in front of the canal centre (pedicles)
 
 
@@ -248,20 +256,23 @@ def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float
 
 
 def _cap_arches(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, z_index: np.ndarray,
-                spacing_z: float) -> np.ndarray:
-    """Bone grown above a vertebra's body top belongs to the vertebra above.
+                spacing_z: float, missed: Sequence[int]) -> np.ndarray:
+    """Bone grown above the body top of a vertebra whose arch was ``missed`` belongs to the one above.
 
     An arch lies at its body's level and reaches down (inferior articular and spinous
     processes), but only its superior articular processes rise above the body, by a few
     mm (``_ARCH_RISE_MM``); growing through a facet joint, the lower vertebra would
     otherwise claim the arch above. Such bone goes to the next cranial instance (id - 1),
-    or to none at the top of the column.
+    or to none at the top of the column. Only where the network missed the arch: where it
+    found it, its arch voxels and ``_attach_arches`` place the arch, and this flat cut
+    took the tips of the lower vertebra's superior articular processes and laminae from
+    it (tuning seeds 300-307: mean Dice 0.930 with the cap everywhere, 0.934 without).
     """
     out = grown.copy()
     body = classes == _BODY_CLASS
     rise = int(round(_ARCH_RISE_MM / spacing_z))
     fine_z = np.arange(grown.shape[0])
-    for instance in range(1, int(labels.max()) + 1):
+    for instance in missed:
         zs = np.nonzero((body & (labels == instance)).any(axis=(1, 2)))[0]
         if zs.size == 0:
             continue
@@ -327,6 +338,24 @@ def _parts_for(classes: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     return nearest
 
 
+def local_edge(smooth: np.ndarray, spacing: Sequence[float], threshold: float) -> np.ndarray:
+    """Per-voxel edge HU: ``_LOCAL_FRACTION`` of the densest bone within ``_LOCAL_RADIUS_MM``.
+
+    Blur lowers the peak of thin bone (laminae, processes, an endplate seen edge-on) and
+    spreads thick dense cortex into the tissue beside it (a disc above an endplate), so
+    one threshold for the scan cuts the first too thin and the second too thick. The edge
+    of a blurred step lies at a fixed fraction of its local height; bounded below by
+    ``BONE_HU`` (soft tissue stays out) and above by ``_LOCAL_CAP`` × the scan's edge
+    (``bone_threshold``), which keeps dense cortex from eroding its own marrow's border.
+    Tuning seeds 300-307: mean Dice 0.945 -> 0.947 (fractions 0.65-0.8, caps 1.15-1.5 tried).
+    """
+    from scipy import ndimage
+
+    size = [2 * max(1, int(round(_LOCAL_RADIUS_MM / s))) + 1 for s in spacing]
+    peak = ndimage.maximum_filter(smooth, size=size)
+    return np.clip(_LOCAL_FRACTION * peak, BONE_HU, _LOCAL_CAP * threshold)
+
+
 def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, canal: np.ndarray,
                missed: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(bone with its marrow filled, the smoothed HU, the edge threshold) on the fine grid.
@@ -336,7 +365,7 @@ def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarra
     """
     threshold = bone_threshold(hu, network_bone)
     smooth = smoothed(hu, spacing)
-    dense = (smooth >= threshold) | (missed & (smooth >= BONE_HU))
+    dense = (smooth >= local_edge(smooth, spacing, threshold)) | (missed & (smooth >= BONE_HU))
     return fill_marrow(dense, canal, spacing), smooth, threshold
 
 
@@ -348,6 +377,54 @@ def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.nd
     markers[seeds] = arch[seeds]
     markers[core > 0] = core[core > 0]
     return markers
+
+
+def _inverted(smooth: np.ndarray) -> np.ndarray:
+    """Flooding landscape that fills bright bone first: neighbours meet at dark joint spaces."""
+    return np.clip((1500.0 - smooth) / 10.0, 0, 255).astype(np.uint8)
+
+
+def _marrow_first(smooth: np.ndarray) -> np.ndarray:
+    """Flooding landscape that fills each bone from its less dense inside: neighbours meet
+    on the cortex between them."""
+    return np.clip((smooth + 200.0) / 8.0, 0, 255).astype(np.uint8)
+
+
+def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.ndarray, classes: np.ndarray,
+                   labels: np.ndarray, missed: Sequence[int], index: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   coarse_spacing: Sequence[float], seeds: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Which vertebra each piece of arch bone belongs to, where the network found the arches.
+
+    The network says which voxels are arch, not whose: ``find_instances`` gives its arch
+    voxels to the body nearest through them, so an upper vertebra's inferior articular
+    processes and the tip of a spinous process that hangs over the level below (thoracic)
+    go to the lower vertebra, whose superior articular processes they touch. The image
+    has its own answer: flood the bone from each vertebra's body and pedicles only
+    (``_BODY_CLASS`` and the pedicle classes, whose vertebra is not in doubt), each bone
+    from its marrow outward (``_marrow_first``), so that two bones meet on the cortex
+    between them, whether a joint space shows or not. That answer fails the other way
+    where a long process's only link to its own arch is thin cortex (a lumbar spinous
+    process reached through its laminae). Both fail by giving an upper vertebra's
+    hanging bone to the one below, so where they disagree the bone goes to the more
+    cranial vertebra (smaller id). Tuning seeds 300-307: mean Dice 0.934 network only,
+    0.942 image only, 0.945 both. Where the network missed the arch (real CT), the
+    territory already bounds the arch and its coarse labels stay (the same as before).
+    """
+    from skimage.segmentation import expand_labels, watershed
+
+    found = [i for i in range(1, int(labels.max()) + 1) if i not in set(missed)]
+    if not found:
+        return by_network
+    certain = np.isin(classes, (_BODY_CLASS, 3, 4)) | np.isin(labels, list(missed))
+    certain_labels = gather(np.where(certain, labels, 0).astype(labels.dtype), index)
+    markers = _markers(bone_mask, certain_labels, seeds, core)
+    # within an arch's reach of a vertebra whose arch the network found; elsewhere as before
+    reach = int(np.ceil(_ARCH_REACH_MM / min(coarse_spacing)))
+    found_zone = gather(np.isin(expand_labels(labels, distance=reach), found), index)
+    landscape = np.where(found_zone, _marrow_first(smooth), _inverted(smooth))
+    by_image = watershed(landscape, markers=markers, mask=bone_mask | (core > 0)).astype(np.int16)
+    both = (by_network > 0) & (by_image > 0)
+    return np.where(both, np.minimum(by_network, by_image), np.maximum(by_network, by_image)).astype(np.int16)
 
 
 def refine_instances(
@@ -396,13 +473,15 @@ def refine_instances(
     bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
                                          gather(missed_zone[coarse_box], sub_index))
     bone &= sub_allowed
-    markers = _markers(bone, sub_labels, gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index),
-                       core_labels)
+    seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
+    markers = _markers(bone, sub_labels, seeds, core_labels)
     # flooding from each instance through bright bone first: where two meet is a dark
     # joint space (facet, costovertebral, disc), not wherever a flat growth happened to meet
-    landscape = np.clip((1500.0 - smooth) / 10.0, 0, 255).astype(np.uint8)
-    grown = watershed(landscape, markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
-    grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0])
+    grown = watershed(_inverted(smooth), markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
+    missed = missed_arches(box_labels, box_classes)
+    grown = _attach_arches(grown, bone, smooth, box_classes, box_labels, missed, sub_index, coarse_spacing, seeds,
+                           core_labels)
+    grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     fine_labels[fine_box] = grown

@@ -82,3 +82,17 @@ def test_shift_all_levels_in_one_step(lumbar_case) -> None:
     assert (shifted == TOTALSEG_SACRUM).sum() == (lumbar_case.vertebrae.array == TOTALSEG_SACRUM).sum()
     with pytest.raises(ValueError, match="past S1"):
         shift_levels(lumbar_case.vertebrae.array, names, +1)
+
+
+def test_a_body_fragment_beside_a_body_is_not_a_vertebra() -> None:
+    """Seed 200010: the network called a bit of the cut-off top vertebra's arch "body"; it was counted as T8."""
+    classes = np.zeros((40, 40, 30), dtype=np.uint8)
+    classes[2:16, 5:20, 5:25] = 1  # lower body (2 mm slices, 2 mm pixels: 28 x 30 x 40 mm)
+    classes[16:18, 5:20, 5:25] = 6  # disc
+    classes[18:32, 5:20, 5:25] = 1  # upper body, cut off by the top of the scan
+    classes[24:32, 24:30, 12:18] = 1  # a 2,300 mm3 "body" fragment behind the upper body, in its slices
+    classes[18:32, 20:24, 12:18] = 2  # the arch joining them
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 2
+    # the fragment's voxels join the upper vertebra (id 1 = most cranial)
+    assert set(np.unique(instances.labels[24:32, 24:30, 12:18])) == {1}

@@ -79,6 +79,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
                     full[region] = piece
                     pieces.append(full)
     # array axis 0 runs inferior -> superior: most cranial = largest z index
+    pieces = _drop_side_fragments(pieces)
     centroids = [float(np.nonzero(piece)[0].mean()) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: -centroids[i])
     markers = np.zeros(classes.shape, dtype=np.int16)
@@ -92,6 +93,31 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     else:
         labels = markers
     return Instances(labels=labels.astype(np.int16), count=len(pieces), sacrum=classes == SACRUM_CLASS)
+
+
+def _drop_side_fragments(pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """Body pieces without the fragments that lie beside a larger body rather than above or below it.
+
+    Vertebral bodies stack along the spine: a piece sharing most of its slices with a body
+    at least twice its size is a fragment of that vertebra (the network calls a bit of the
+    arch "body", typically where the scan cuts a vertebra off), not a vertebra of its own.
+    Its voxels stay bone and join the nearest vertebra.
+    """
+    if len(pieces) < 2:
+        return pieces
+    spans = []
+    for piece in pieces:
+        zs = np.nonzero(piece.any(axis=(1, 2)))[0]
+        spans.append((int(zs[0]), int(zs[-1]) + 1, int(piece.sum())))
+    keep = []
+    for i, (lo, hi, size) in enumerate(spans):
+        beside = any(other_size >= 2 * size and (min(hi, other_hi) - max(lo, other_lo)) >= 0.5 * (hi - lo)
+                     for j, (other_lo, other_hi, other_size) in enumerate(spans) if j != i)
+        if beside:
+            log.info("a %d-voxel body fragment beside a larger body is not counted as a vertebra", size)
+        else:
+            keep.append(pieces[i])
+    return keep
 
 
 def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float, float, float]) -> list[np.ndarray]:

@@ -141,20 +141,17 @@ class OverlayWidget(QWidget):
         for combo in (self.vertebrae_combo, self.parts_combo, self.lesions_combo):
             combo.currentIndexChanged.connect(lambda _: self.refresh(voxels_changed=True))
         layout.addLayout(form)
-        self.vertebrae_check = QCheckBox("Colour vertebrae")
-        self.vertebrae_check.setChecked(True)
-        self.vertebrae_check.toggled.connect(lambda _: self.refresh())
-        self.labels_check = QCheckBox("Show vertebra labels")
-        self.labels_check.setChecked(True)
-        self.labels_check.toggled.connect(lambda _: self.refresh())
-        self.lesions_check = QCheckBox("Colour lesions by type")
-        self.lesions_check.setChecked(True)
-        self.lesions_check.toggled.connect(lambda _: self.refresh())
-        self.canvas_legend_check = QCheckBox("Legend in the canvas")
-        self.canvas_legend_check.setChecked(True)
-        self.canvas_legend_check.toggled.connect(lambda _: self._show_canvas_legend())
-        for check in (self.vertebrae_check, self.labels_check, self.lesions_check, self.canvas_legend_check):
+        def ticked(text: str, on_toggle: Any) -> QCheckBox:
+            check = QCheckBox(text)
+            check.setChecked(True)
+            check.toggled.connect(lambda _: on_toggle())
             layout.addWidget(check)
+            return check
+
+        self.vertebrae_check = ticked("Colour vertebrae", self.refresh)
+        self.labels_check = ticked("Show vertebra labels", self.refresh)
+        self.lesions_check = ticked("Colour lesions by type", self.refresh)
+        self.canvas_legend_check = ticked("Legend in the canvas", self._show_canvas_legend)
         windows = QHBoxLayout()
         windows.addWidget(QLabel("CT window:"))
         self.window_buttons: dict[str, QPushButton] = {}

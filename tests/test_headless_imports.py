@@ -23,6 +23,7 @@ CORE_MODULES = [
     "napari_spine_mets.segmentation.inference",
     "napari_spine_mets.segmentation.labelling",
     "napari_spine_mets.segmentation.refine",
+    "napari_spine_mets.segmentation.vessels",
     "napari_spine_mets.segmentation.rib_anchor",
     "napari_spine_mets.editing",
     "napari_spine_mets.editing.errors",

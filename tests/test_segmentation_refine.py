@@ -213,3 +213,25 @@ def test_an_arch_hanging_over_the_level_below_stays_with_its_vertebra(thoracic_c
         # the arch's flat attachment through the network's arch voxels gave 4 % of T10's to T11
         assert ((arch > 0) & (arch != instance)).mean() < 0.02, level
         assert (arch == instance).mean() > 0.85, level
+
+
+
+def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> None:
+    from napari_spine_mets.segmentation.vessels import blood_pool
+
+    rng = np.random.default_rng(5)
+    shape, spacing = (30, 80, 80), (1.5, 0.8, 0.8)
+    hu = rng.normal(40, 10, shape)  # soft tissue
+    zz, yy, xx = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    body = (yy - 50) ** 2 + (xx - 40) ** 2 <= 18**2
+    lumen = (yy - 14) ** 2 + (xx - 58) ** 2 <= 12**2
+    fatty_body = body & (xx < 40)  # an even (fatty, osteoporotic) half of the body
+    # trabecular bone: 200 HU with structure a few mm across (SD about 60 HU)
+    texture = np.repeat(np.repeat(rng.normal(0, 60, (shape[0], shape[1] // 4, shape[2] // 4)), 4, 1), 4, 2)
+    hu[body] = 200 + texture[body]
+    hu[fatty_body] = rng.normal(150, 10, int(fatty_body.sum()))
+    hu[lumen] = rng.normal(220, 8, int(lumen.sum()))
+    blood = blood_pool(hu.astype(np.int16), spacing, network_body=body)
+    inner_lumen = (yy - 14) ** 2 + (xx - 58) ** 2 <= 7**2  # its rim is uneven (lumen beside wall or fat)
+    assert blood[inner_lumen].mean() > 0.9
+    assert blood[body].mean() < 0.02  # neither the textured marrow nor the even half the network calls body

@@ -23,7 +23,9 @@ behind the canal joins the territory, its pedicles are seeded from the body's up
 Ribs touch the vertebra at their joints, so connectivity alone does not stop them: the
 territory bounds them, a few mm around the network's own bone and, behind the canal,
 ``_POSTERIOR_HALF_WIDTH_MM`` either side of it (rib heads and necks inside that bound
-are a known leak when the network missed the arch).
+are a known leak when the network missed the arch). A contrast-filled aorta against the
+body is as dense as marrow; ``vessels.blood_pool`` finds it by its even texture and
+keeps it out.
 
 Everything is computed inside the box of the territory; coarse-to-fine steps are
 nearest-neighbour gathers (cheap), not an 8-channel trilinear resampling.
@@ -37,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classes import BONE_CLASSES
+from .classes import BONE_CLASSES, SACRUM_CLASS
+from .vessels import blood_pool
 
 __all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
            "territory", "missed_arches", "refine_instances"]
@@ -473,6 +476,10 @@ def refine_instances(
     bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
                                          gather(missed_zone[coarse_box], sub_index))
     bone &= sub_allowed
+    # a contrast-filled aorta against a body is as dense as marrow: never bone, never filled
+    blood = blood_pool(sub_hu, spacing, gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index))
+    bone &= ~blood
+    sub_allowed &= ~blood
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
     markers = _markers(bone, sub_labels, seeds, core_labels)
     # flooding from each instance through bright bone first: where two meet is a dark

@@ -5,6 +5,11 @@ Reproducible: every random choice derives from ``--seed``; training cases use se
 written as weights plus a model card (``segmentation.weights``) with the recipe and the
 validation Dice per class. Presets: ``smoke`` (seconds, for tests), ``cpu`` (a small
 network a 2-core CPU trains in tens of minutes), ``gpu`` (wider, longer).
+
+``--init NAME`` starts from weights already trained (the package's, or ``--init-dir``)
+instead of from random ones, so a short run on a CPU can extend a network to levels it
+has not seen (``--levels-from T1``) without starting over; the model card records the
+chain.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ class TrainConfig:
     max_iterations: int = 4000
     max_minutes: float = 30.0
     seed: int = 0
+    #: The most cranial level training cases may start at (the generator draws T1-S1).
+    levels_from: str = "T8"
+    #: Weights to start from (a model card name) instead of random ones.
+    init_weights: str | None = None
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -101,19 +110,43 @@ def _validate(model: UNet3D, samples: list[TrainingSample], config: TrainConfig,
     return {name: float(np.mean(values)) for name, values in totals.items()}
 
 
-def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct", device: str = "auto") -> dict[str, object]:
+def _initial_model(config: TrainConfig, init_dir: Path | None) -> UNet3D:
+    """A fresh network, or the weights ``config.init_weights`` names (their card must match the preset's shape)."""
+    if config.init_weights is None:
+        return UNet3D(n_classes=N_CLASSES, base_channels=config.base_channels, depth=config.depth)
+    from .weights import WeightsError, load_weights
+
+    model, card = load_weights(config.init_weights, init_dir)
+    shape = (card.architecture.get("base_channels"), card.architecture.get("depth"))
+    if shape != (config.base_channels, config.depth):
+        raise WeightsError(None, f"'{config.init_weights}' has base channels and depth {shape}, "
+                                 f"the preset ({config.base_channels}, {config.depth}): choose the matching preset")
+    return model
+
+
+def _training_levels(config: TrainConfig) -> tuple[str, ...]:
+    from ..synthetic.params import SUPPORTED_LEVELS
+
+    if config.levels_from not in SUPPORTED_LEVELS:
+        raise ValueError(f"--levels-from {config.levels_from}: choose one of {SUPPORTED_LEVELS}")
+    return SUPPORTED_LEVELS[SUPPORTED_LEVELS.index(config.levels_from):]
+
+
+def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct", device: str = "auto",
+          init_dir: Path | None = None) -> dict[str, object]:
     """Train, validate on held-out seeds, and (if ``out_dir``) write weights and model card."""
     from ..devices import describe_device, resolve_device
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     dev = resolve_device(device)
-    model = UNet3D(n_classes=N_CLASSES, base_channels=config.base_channels, depth=config.depth).to(dev)
+    model = _initial_model(config, init_dir).to(dev)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     next_seed = 1
+    levels = _training_levels(config)
     cache = []
     for _ in range(config.n_training_cases):
-        cache.append(make_sample(next_seed, config.working_spacing_mm))
+        cache.append(make_sample(next_seed, config.working_spacing_mm, levels))
         next_seed += 1
     started = time.monotonic()
     losses: list[float] = []
@@ -140,12 +173,13 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
         losses.append(loss.item())
         iteration += 1
         if iteration % config.refresh_every == 0:
-            cache[int(rng.integers(len(cache)))] = make_sample(next_seed, config.working_spacing_mm)
+            cache[int(rng.integers(len(cache)))] = make_sample(next_seed, config.working_spacing_mm, levels)
             next_seed += 1
         if iteration % 50 == 0:
             log.info("iteration %d loss %.4f (%.1f min)", iteration, np.mean(losses[-50:]), (time.monotonic() - started) / 60)
     minutes = (time.monotonic() - started) / 60
-    validation = [make_sample(VALIDATION_SEED_BASE + i, config.working_spacing_mm) for i in range(config.n_validation_cases)]
+    validation = [make_sample(VALIDATION_SEED_BASE + i, config.working_spacing_mm, levels)
+                  for i in range(config.n_validation_cases)]
     dice = _validate(model, validation, config, dev)
     summary = {
         "iterations": iteration,
@@ -161,10 +195,7 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             version=__version__,
             architecture={},
             classes=CLASS_NAMES,
-            training_data=(
-                f"Synthetic spine CT from napari_spine_mets.synthetic (levels T8–S1), seeds 1–{next_seed - 1}, "
-                "domain-randomised anatomy, acquisition and pathology; no patient data."
-            ),
+            training_data=_training_data_text(config, levels, next_seed - 1, init_dir),
             training_recipe=json.dumps({**asdict(config), "command": "python -m napari_spine_mets.segmentation.train"}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
         )
@@ -172,6 +203,19 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
         card.metrics["patch"] = list(config.patch)
         save_weights(model.cpu(), card, out_dir)
     return summary
+
+
+def _training_data_text(config: TrainConfig, levels: tuple[str, ...], last_seed: int, init_dir: Path | None) -> str:
+    """What the weights have seen, including what the weights they started from had seen."""
+    text = (f"Synthetic spine CT from napari_spine_mets.synthetic (levels {levels[0]}–{levels[-1]}), seeds 1–{last_seed}, "
+            "domain-randomised anatomy, acquisition and pathology; no patient data.")
+    if config.init_weights is not None:
+        from .weights import load_weights
+
+        _, start = load_weights(config.init_weights, init_dir)
+        text += (f" Started from {start.name} {start.version} (sha256 {start.weights_sha256[:12]}), trained on: "
+                 f"{start.training_data}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="vertebrae-ct")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--levels-from", default="T8", help="most cranial level a training case may start at")
+    parser.add_argument("--init", help="start from these weights (a model card name) instead of random ones")
+    parser.add_argument("--init-dir", type=Path, help="folder of the --init weights (default: the package's)")
+    parser.add_argument("--learning-rate", type=float, help="overrides the preset (lower it to fine-tune)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = PRESETS[args.preset]
@@ -191,9 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.iterations is not None:
         config.max_iterations = args.iterations
     config.seed = args.seed
+    config.levels_from = args.levels_from.upper()
+    config.init_weights = args.init
+    if args.learning_rate is not None:
+        config.learning_rate = args.learning_rate
     from .weights import default_weights_dir
 
-    summary = train(config, args.out or default_weights_dir(), name=args.name, device=args.device)
+    summary = train(config, args.out or default_weights_dir(), name=args.name, device=args.device, init_dir=args.init_dir)
     logging.getLogger(__name__).info("done: %s", json.dumps(summary))
     return 0
 

@@ -14,12 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..anatomy import LEVELS
 from ..synthetic import FractureSpec, LesionSpec, SpineParams, generate_spine_ct
-from ..synthetic.params import SUPPORTED_LEVELS
 from .classes import target_from_truth
 from .resampling import normalise_ct, resample_image, resample_labels, working_shape
 
-__all__ = ["TrainingSample", "random_params", "make_sample", "random_patch"]
+__all__ = ["TrainingSample", "LEGACY_TRAINING_LEVELS", "random_params", "make_sample", "random_patch"]
+
+#: The levels the shipped network was trained on (the generator's range before it drew
+#: T1-T7). The default of ``random_params`` so that every existing seed (training,
+#: validation, benchmark 200000+) still gives exactly the same case; pass
+#: ``synthetic.params.SUPPORTED_LEVELS`` to draw from T1-S1.
+LEGACY_TRAINING_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T8") :]
 
 
 @dataclass
@@ -29,12 +35,13 @@ class TrainingSample:
     seed: int
 
 
-def random_params(seed: int) -> SpineParams:
-    """A random but plausible case: 3 to all supported levels, random acquisition and lesions."""
+def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS) -> SpineParams:
+    """A random but plausible case: 3 to all ``supported`` levels (contiguous, cranial to
+    caudal), random acquisition and lesions."""
     rng = np.random.default_rng(seed)
-    n_levels = int(rng.integers(3, len(SUPPORTED_LEVELS) + 1))
-    start = int(rng.integers(0, len(SUPPORTED_LEVELS) - n_levels + 1))
-    levels = SUPPORTED_LEVELS[start : start + n_levels]
+    n_levels = int(rng.integers(3, len(supported) + 1))
+    start = int(rng.integers(0, len(supported) - n_levels + 1))
+    levels = supported[start : start + n_levels]
     in_plane = float(rng.uniform(0.6, 1.2))
     spacing = (float(rng.choice([1.0, 1.25, 2.0, 2.5, 3.0])), in_plane, in_plane)
     lesions = []
@@ -64,9 +71,11 @@ def random_params(seed: int) -> SpineParams:
     )
 
 
-def make_sample(seed: int, working_spacing: float) -> TrainingSample:
-    """Generate case ``seed`` and resample image and target to the working spacing."""
-    case = generate_spine_ct(random_params(seed))
+def make_sample(seed: int, working_spacing: float,
+                supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS) -> TrainingSample:
+    """Generate case ``seed`` (levels drawn from ``supported``) and resample image and
+    target to the working spacing."""
+    case = generate_spine_ct(random_params(seed, supported))
     shape = working_shape(case.ct.shape, case.ct.spacing, working_spacing)
     hu = resample_image(case.ct.array, shape)
     rng = np.random.default_rng(seed + 7919)

@@ -1,9 +1,9 @@
 """Where each vertebra sits and how big it is: the skeleton of the synthetic case.
 
-Sizes follow adult morphometry (body height grows from ~24 mm at T10 to ~29 mm at L5,
-width 36 -> 50 mm; lumbar discs ~10 mm). The column is built as a chain from S1 upwards:
-each motion segment adds its share of the lordosis (or kyphosis) angle, and a wedge
-fracture tilts everything above it forwards, as a real one does.
+Sizes follow adult morphometry (body height grows from ~16 mm at T1 and ~24 mm at T10 to
+~29 mm at L5, width 36 -> 50 mm below T10; lumbar discs ~10 mm). The column is built as a
+chain from S1 upwards: each motion segment adds its share of the lordosis (or kyphosis)
+angle, and a wedge fracture tilts everything above it forwards, as a real one does.
 
 Each vertebra has a local frame: ``u`` along its axis (superior), ``v`` posterior and
 ``w`` towards the patient's left; its body is centred on the origin of that frame.
@@ -16,16 +16,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..anatomy import TOTALSEG_VERTEBRA_IDS
-from .params import SUPPORTED_LEVELS, FractureSpec, SpineParams
+from .params import SUPPORTED_LEVELS, UPPER_THORACIC_LEVELS, FractureSpec, SpineParams
 
-__all__ = ["LevelGeometry", "build_column", "LORDOSIS_SHARE", "ENDPLATE_CONCAVITY_MM"]
+__all__ = ["LevelGeometry", "build_chain", "build_column", "LORDOSIS_SHARE", "KYPHOSIS_SHARE",
+           "ENDPLATE_CONCAVITY_MM"]
 
 ENDPLATE_CONCAVITY_MM = 1.2
 
 # level: body height, width (LR), depth (AP), disc below, canal AP, canal LR,
 #        pedicle width, pedicle height, pedicle medial angle (deg), transverse process
 #        reach from the midline, spinous length, spinous downward slope (deg)
+#
+# T1-T7 follow the trends of CT morphometry of the adult thoracic spine, scaled to join
+# the T8 row: Kaur et al. 2016 (J Clin Orthop Trauma 7:101-108; pedicle width narrowest
+# at T4 ~4.5 mm and widest at T1, transverse pedicle angle ~35 deg at T1 falling caudally,
+# spinous process angle ~30 deg at T1 rising to ~58 deg at T6, transverse processes
+# lengthening from T1 to T7); Chughtai et al. (Pak J Neurol Surg; anterior body height
+# smallest at T1, ~17 mm); Fletcher et al. ("CT morphometry of adult thoracic discs":
+# anterior height ~2.7 mm at T4-5, T2-3 similar, ~5.4 mm at T10-11; our disc gap is taken
+# at the endplate centres, so a little larger). Body width dips slightly at T3-T4 and
+# depth grows fastest (T1 ~16 mm). Only the abstracts of these studies were read; Panjabi et al. 1991 (Spine 16:888) was
+# not checked. Values are rounded to what a synthetic image needs.
 _TABLE: dict[str, tuple[float, ...]] = {
+    "T1": (15.5, 29, 16.5, 4.0, 15, 21, 8.0, 9.5, 28, 37, 38, 30),
+    "T2": (16.5, 28, 18.0, 4.0, 15, 19, 6.5, 10.5, 22, 38, 38, 38),
+    "T3": (17.5, 27.5, 20.0, 4.0, 15, 17.5, 5.0, 11.0, 17, 38, 37, 45),
+    "T4": (18.5, 28, 22.0, 4.0, 14.5, 16.5, 4.5, 11.5, 13, 38, 36, 50),
+    "T5": (19.5, 29, 23.5, 4.2, 14.5, 16, 4.6, 12.0, 10, 37.5, 36, 55),
+    "T6": (20.5, 30, 25.0, 4.5, 14.5, 16, 4.8, 12.0, 8, 37, 35, 55),
+    "T7": (21.5, 31, 26.0, 4.8, 15, 16, 5.0, 12.5, 6, 36.5, 35, 50),
     "T8": (22.5, 32, 27, 5.0, 15, 16, 5.5, 13, 4, 36, 34, 45),
     "T9": (23.5, 34, 28, 5.5, 15, 16, 6.0, 14, 4, 36, 33, 40),
     "T10": (24.5, 36, 29, 6.0, 15, 17, 7.0, 14, 5, 34, 32, 35),
@@ -41,6 +60,16 @@ _TABLE: dict[str, tuple[float, ...]] = {
 
 #: Share of the lumbar lordosis carried by the segment below each level (L5-S1 most).
 LORDOSIS_SHARE = {"L1": 0.10, "L2": 0.15, "L3": 0.20, "L4": 0.25, "L5": 0.30}
+
+#: Share of ``kyphosis_deg_per_level`` carried by the segment below each level where it is
+#: not 1: the kyphosis flattens towards its ends (T1 and T12 are inflection zones), so
+#: T1-T12 totals ~10 x the per-level angle (~42 deg at the default 4 deg; normal 30-50).
+KYPHOSIS_SHARE = {"T1": 0.5, "T2": 0.6, "T3": 0.8, "T12": 0.5}
+
+#: Forward tilt (deg) beyond which the kyphosis stops adding above T8: random lordosis,
+#: sacral slope and kyphosis drawn independently could otherwise lay T1 horizontal, which
+#: no patient lying in a scanner shows. (T8 and below are left as they always were.)
+MAX_UPPER_TILT_DEG = 50.0
 
 
 @dataclass
@@ -150,13 +179,22 @@ def _segment_angle(upper: str, params: SpineParams) -> float:
     """Change of tilt (degrees) from the level below ``upper`` to ``upper``."""
     if upper in LORDOSIS_SHARE:
         return -params.lordosis_deg * LORDOSIS_SHARE[upper]
-    if upper == "T12":
-        return 0.5 * params.kyphosis_deg_per_level
+    if upper in KYPHOSIS_SHARE:
+        return KYPHOSIS_SHARE[upper] * params.kyphosis_deg_per_level
     return params.kyphosis_deg_per_level
 
 
 def build_column(params: SpineParams) -> list[LevelGeometry]:
     """Geometry of every drawn level, cranial to caudal, with S1's body centre at the origin."""
+    drawn = set(params.levels)
+    return [g for g in build_chain(params) if g.level in drawn]
+
+
+def build_chain(params: SpineParams) -> list[LevelGeometry]:
+    """Geometry of every supported level, drawn or not, cranial to caudal.
+
+    The levels outside the field of view place what reaches into it (upper ribs, heart).
+    """
     fracture = params.fracture
     chain: list[LevelGeometry] = []
     order = list(SUPPORTED_LEVELS[::-1])  # S1 first, going up
@@ -176,11 +214,12 @@ def build_column(params: SpineParams) -> list[LevelGeometry]:
         if chain:
             below = chain[-1]
             geo.theta = below.theta + np.radians(_segment_angle(level, params)) + below.wedge_angle()
+            if level in UPPER_THORACIC_LEVELS:
+                geo.theta = min(geo.theta, max(below.theta, np.radians(MAX_UPPER_TILT_DEG)))
             top_centre = below.world(below.height / 2 - float(below.collapse_top(0.0, 0.0)), 0.0, 0.0)
             direction = below.u_dir + geo.u_dir
             direction /= np.linalg.norm(direction)
             bottom_centre = top_centre + geo.disc_below * direction
             geo.center = bottom_centre + (geo.height / 2) * geo.u_dir
         chain.append(geo)
-    drawn = set(params.levels)
-    return [g for g in chain[::-1] if g.level in drawn]
+    return chain[::-1]

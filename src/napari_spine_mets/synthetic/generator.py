@@ -11,16 +11,17 @@ import numpy as np
 
 from ..anatomy import TOTALSEG_NAMES, VertebraPart
 from ..volume import LabelMap, PatientIdentity, Volume, VolumeMetadata
-from .anatomy_model import build_column
+from .anatomy_model import LevelGeometry, build_chain
 from .column import draw_column, sacral_segments
 from .lesions import draw_lesions
 from .params import SpineParams
 from .render import render_ct
 from .ribs_pelvis import draw_pelvis, draw_ribs
 from .shapes import Grid
-from .soft_tissue import draw_soft_tissue, spine_track
+from .soft_tissue import Track, draw_soft_tissue, fat_thickness, spine_track
 from .tissues import TISSUE_NAMES, hu_table
 from .truth import FractureTruth, LesionTruth, VertebraTruth, fracture_truth, lesion_truth, vertebra_truth
+from .upper_thorax import draw_upper_thorax
 from .vertebra import CaseArrays
 
 __all__ = ["GENERATOR_VERSION", "SyntheticCase", "generate_spine_ct", "PART_NAMES"]
@@ -71,20 +72,22 @@ def generate_spine_ct(params: SpineParams | None = None, progress: Progress | No
     params = params or SpineParams()
     report = progress or (lambda fraction, message: None)
     t0 = time.perf_counter()
-    column = build_column(params)
+    chain = build_chain(params)
+    column = [g for g in chain if g.level in params.levels]
     sacrum = sacral_segments(column[-1]) if column[-1].level == "S1" and params.include_sacrum else []
     grid = _make_grid(column, sacrum, params)
-    track = spine_track(column, sacrum, grid, params)
+    track = spine_track(column, sacrum, grid, params, chain)
     report(0.05, "soft tissue")
-    tissue, _cavity = draw_soft_tissue(grid, track, params, np.random.default_rng([params.seed, 1]))
+    tissue, cavity = draw_soft_tissue(grid, track, params, np.random.default_rng([params.seed, 1]))
+    if track.upper_thorax:
+        draw_upper_thorax(tissue, cavity, grid, track, params)
     lut = hu_table(params)
     arrays = CaseArrays(tissue=tissue, vlabel=np.zeros(grid.shape, np.uint8), parts=np.zeros(grid.shape, np.uint8),
                         hu=lut[tissue], lut=lut, spacing=grid.spacing)
     report(0.35, "vertebrae")
     draw_column(column, sacrum, grid, arrays)
-    fat_mm = 22.0 if params.sex == "F" else 14.0
     if params.ribs:
-        draw_ribs(column, grid, track, arrays, fat_mm)
+        _draw_ribs(chain, column, grid, track, arrays, params)
     if column[-1].level == "S1":
         draw_pelvis(column[-1], grid, track, arrays, track.levels.get("L5", column[-1].center[2] + 40.0))
     report(0.55, "lesions")
@@ -112,6 +115,17 @@ def generate_spine_ct(params: SpineParams | None = None, progress: Progress | No
     report(1.0, "done")
     log.info("synthetic case seed=%d %s generated in %.2f s", params.seed, grid.shape, time.perf_counter() - t0)
     return case
+
+
+def _draw_ribs(chain: list[LevelGeometry], column: list[LevelGeometry], grid: Grid, track: Track,
+               arrays: CaseArrays, params: SpineParams) -> None:
+    """Ribs of the drawn levels; in a chest case those of every thoracic level (ribs from
+    vertebrae outside the field of view cross its edges, as in a real scan) and the sternum."""
+    fat_mm = fat_thickness(params)
+    if track.upper_thorax:
+        draw_ribs([g for g in chain if g.thoracic], grid, track, arrays, fat_mm, sternum=True)
+    else:
+        draw_ribs(column, grid, track, arrays, fat_mm)
 
 
 def _source(params: SpineParams) -> str:

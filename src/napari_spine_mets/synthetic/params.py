@@ -18,15 +18,20 @@ __all__ = [
     "FractureSpec",
     "SpineParams",
     "SUPPORTED_LEVELS",
+    "UPPER_THORACIC_LEVELS",
     "trabecular_hu_for_age",
 ]
 
 LesionKind = Literal["lytic", "blastic", "mixed"]
 LesionSite = Literal["body", "pedicle_left", "pedicle_right", "posterior"]
 
-#: The soft-tissue model (lung bases, liver, kidneys, pelvis) is that of the lower thorax
-#: and abdomen, so the spine may start no higher than T8.
-SUPPORTED_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T8") :]
+#: Levels the generator draws: the thoracic, lumbar and first sacral vertebrae (no cervical).
+SUPPORTED_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T1") :]
+
+#: Levels above the original T8-S1 model. When any of them is drawn, the upper-thorax
+#: soft tissue (lungs, mediastinum, heart, thoracic aorta, sternum) replaces the lower-thorax
+#: one above the diaphragm; cases of T8 and below keep their voxels exactly.
+UPPER_THORACIC_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T1") : LEVELS.index("T8")]
 
 _LESION_KINDS = ("lytic", "blastic", "mixed")
 _LESION_SITES = ("body", "pedicle_left", "pedicle_right", "posterior")
@@ -94,7 +99,7 @@ class SpineParams:
 
     #: Seed of every random choice (noise, texture, lesion shape and position, UIDs).
     seed: int = 0
-    #: Contiguous levels to draw, cranial to caudal (T8..S1 supported).
+    #: Contiguous levels to draw, cranial to caudal (T1..S1 supported).
     levels: tuple[str, ...] = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
     #: Draw the sacrum below S1 (S2-S5, TotalSegmentator label "sacrum") when S1 is drawn.
     include_sacrum: bool = True

@@ -5,21 +5,22 @@ broadcasting (z, 1, 1) x (1, y, 1) x (1, 1, x) so the full-volume cost is one co
 The layout is that of a supine adult: subcutaneous fat, the abdominal wall, bowel
 anteriorly, liver on the right, spleen and aorta on the left, kidneys and psoas beside
 the spine, erector spinae behind it, posterior lung recesses above the diaphragm, and
-the CT table under the back.
+the CT table under the back. When levels above T8 are drawn, ``upper_thorax`` then
+replaces everything above the diaphragm by the chest (lungs, mediastinum, heart).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .anatomy_model import LevelGeometry
-from .params import SpineParams
+from .params import UPPER_THORACIC_LEVELS, SpineParams
 from .shapes import Grid
 from .tissues import Tissue
 
-__all__ = ["Track", "spine_track", "draw_soft_tissue"]
+__all__ = ["Track", "spine_track", "draw_soft_tissue", "diaphragm_z", "fat_thickness"]
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,33 @@ class Track:
     half_lr: np.ndarray  # half width of the body outline
     half_ap: np.ndarray  # half depth of the body outline
     levels: dict[str, float]  # level -> z of its body centre
+    #: z of the body centre of every supported level, drawn or not (organ positions do not
+    #: depend on the field of view); filled only for upper-thorax cases.
+    chain: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def upper_thorax(self) -> bool:
+        """Whether a level above T8 is drawn (and the chest model is used)."""
+        return any(level in self.levels for level in UPPER_THORACIC_LEVELS)
+
+    @property
+    def organ_levels(self) -> dict[str, float]:
+        """Level z's that place the organs: the whole chain for the chest model, else the
+        drawn levels (the original T8-S1 model, kept voxel-identical)."""
+        return self.chain if self.upper_thorax else self.levels
+
+
+def fat_thickness(params: SpineParams) -> float:
+    """Subcutaneous fat (mm): thicker in women."""
+    return 22.0 if params.sex == "F" else 14.0
 
 
 def spine_track(column: list[LevelGeometry], sacrum: list[LevelGeometry], grid: Grid,
-                params: SpineParams) -> Track:
-    """Interpolate the spine's AP position and the outline size for every slice."""
+                params: SpineParams, chain: list[LevelGeometry] | None = None) -> Track:
+    """Interpolate the spine's AP position and the outline size for every slice.
+
+    ``chain`` (every supported level) is kept only when a level above T8 is drawn.
+    """
     geos = sorted(column + sacrum, key=lambda g: g.center[2])
     zc = np.array([g.center[2] for g in geos])
     yc = np.array([g.center[1] for g in geos])
@@ -48,12 +71,15 @@ def spine_track(column: list[LevelGeometry], sacrum: list[LevelGeometry], grid: 
     y_smooth = np.convolve(np.pad(y_body, 15, mode="edge"), kernel, mode="valid")
     y_post = y_smooth + 88.0 + (6.0 if params.sex == "F" else 2.0)
     levels = {g.level: float(g.center[2]) for g in column}
-    z_l5 = levels.get("L5", float(zc.min()))
+    upper = any(level in levels for level in UPPER_THORACIC_LEVELS)
+    chain_z = {g.level: float(g.center[2]) for g in chain or []} if upper else {}
+    z_l5 = (chain_z or levels).get("L5", float(zc.min()))
     pelvis = np.clip((z_l5 + 20.0 - z) / 60.0, 0.0, 1.0)  # widening into the pelvis
     base = 140.0 if params.sex == "F" else 148.0
     half_lr = base + 18.0 * pelvis
     half_ap = np.full_like(z, 108.0 if params.sex == "F" else 112.0)
-    return Track(z=z, y_body=y_body, y_post=y_post, half_lr=half_lr, half_ap=half_ap, levels=levels)
+    return Track(z=z, y_body=y_body, y_post=y_post, half_lr=half_lr, half_ap=half_ap, levels=levels,
+                 chain=chain_z)
 
 
 def _col(values: np.ndarray) -> np.ndarray:
@@ -94,7 +120,7 @@ def draw_soft_tissue(grid: Grid, track: Track, params: SpineParams, rng: np.rand
     dy = (y - yc) / half_ap
     dy = np.where(dy > 0, dy * 1.08, dy)  # flatter back
     r2 = dy**2 + (x / _col(track.half_lr)) ** 2
-    fat_mm = 22.0 if params.sex == "F" else 14.0
+    fat_mm = fat_thickness(params)
     rf = (1.0 - fat_mm / 120.0) ** 2
     rm = (1.0 - (fat_mm + 11.0) / 120.0) ** 2
     tissue = np.zeros(grid.shape, dtype=np.uint8)
@@ -106,7 +132,7 @@ def draw_soft_tissue(grid: Grid, track: Track, params: SpineParams, rng: np.rand
     _bowel(tissue, cavity, grid, track, rng)
 
     every = np.ones(nz, dtype=bool)
-    lv = track.levels
+    lv = track.organ_levels
     z = track.z
     top = float(z.max())
     z_t12 = lv.get("T12", top + 30.0)
@@ -195,13 +221,26 @@ def _lungs(tissue: np.ndarray, grid: Grid, track: Track, cavity: np.ndarray, z_t
     y = grid.coords(1, slice(0, ny))[None, :, None]
     x = grid.coords(2, slice(0, nx))[None, None, :]
     z = _col(track.z)
-    # Domes highest anteriorly and medially; recesses deepest posterolaterally.
-    lateral = (x / _col(track.half_lr)) ** 2
-    z_diaph = (z_t12 - 6.0 + 0.55 * (_col(track.y_body) + 40.0 - y) + 25.0 * np.exp(-((x / 45.0) ** 2))
-               + 30.0 * (0.35 - lateral))
+    z_diaph = diaphragm_z(track, y, x, z_t12)
     zs = slice(int(np.searchsorted(track.z, z_t12 - 40.0)), nz)
     lung = (z[zs] > z_diaph[zs]) & cavity[zs] & (np.abs(x) > 28.0)
     tissue[zs][lung] = Tissue.LUNG
+
+
+def diaphragm_z(track: Track, y: np.ndarray, x: np.ndarray, z_t12: float,
+                rise_limit_mm: float | None = None) -> np.ndarray:
+    """z of the diaphragm under (y, x) for every slice's spine position, broadcast to (z, y, x).
+
+    Domes highest anteriorly and medially; recesses deepest posterolaterally. The chest
+    model passes ``rise_limit_mm`` so the dome stops rising ~10 cm in front of the spine
+    (towards the xiphoid it does not keep climbing under the sternum).
+    """
+    lateral = (x / _col(track.half_lr)) ** 2
+    forward = _col(track.y_body) + 40.0 - y
+    if rise_limit_mm is not None:
+        forward = np.minimum(forward, rise_limit_mm)
+    return (z_t12 - 6.0 + 0.55 * forward + 25.0 * np.exp(-((x / 45.0) ** 2))
+            + 30.0 * (0.35 - lateral))
 
 
 def _table(tissue: np.ndarray, grid: Grid, track: Track) -> None:

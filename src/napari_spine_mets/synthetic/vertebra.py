@@ -199,5 +199,5 @@ def _paint_canal(geo: LevelGeometry, box: BoxView, arrays: CaseArrays, u: np.nda
 
 
 _CONUS_LEVEL = "L1"
-_CORD_LEVELS = ("T8", "T9", "T10", "T11", "T12", "L1")
+_CORD_LEVELS = ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1")
 _CORD_ID = 79

@@ -1,0 +1,51 @@
+"""The training script: reproducible runs, fine-tuning from weights already trained, and
+the model card saying what the weights have seen (smoke preset: seconds, not a real model)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from napari_spine_mets.segmentation.train import PRESETS, _initial_model, train
+from napari_spine_mets.segmentation.weights import WeightsError, load_weights
+
+
+@pytest.fixture(scope="module")
+def smoke_weights(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("weights")
+    train(replace(PRESETS["smoke"], levels_from="T1"), out, name="first", device="cpu")
+    return out
+
+
+def test_a_run_writes_weights_whose_card_names_the_levels_seen(smoke_weights: Path) -> None:
+    model, card = load_weights("first", smoke_weights)
+    assert "levels T1–S1" in card.training_data
+    assert card.metrics["validation"]["iterations"] == PRESETS["smoke"].max_iterations
+    assert "Started from" not in card.training_data
+
+
+def test_fine_tuning_starts_from_the_given_weights_and_the_card_keeps_the_chain(smoke_weights: Path) -> None:
+    config = replace(PRESETS["smoke"], levels_from="T8", init_weights="first")
+    start = _initial_model(config, smoke_weights)
+    first, first_card = load_weights("first", smoke_weights)
+    for name, tensor in first.state_dict().items():
+        assert torch.equal(start.state_dict()[name], tensor), name
+    train(config, smoke_weights, name="second", device="cpu", init_dir=smoke_weights)
+    _, card = load_weights("second", smoke_weights)
+    assert card.training_data.startswith("Synthetic spine CT from napari_spine_mets.synthetic (levels T8–S1)")
+    assert f"Started from first {first_card.version} (sha256 {first_card.weights_sha256[:12]})" in card.training_data
+    assert "levels T1–S1" in card.training_data  # what the starting weights had seen
+
+
+def test_weights_of_another_shape_are_refused_before_training(smoke_weights: Path) -> None:
+    # the shipped network is wider and deeper than the smoke preset
+    with pytest.raises(WeightsError, match="choose the matching preset"):
+        _initial_model(replace(PRESETS["smoke"], init_weights="vertebrae-ct"), None)
+
+
+def test_an_unknown_starting_level_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="levels-from C3"):
+        train(replace(PRESETS["smoke"], levels_from="C3"), None, device="cpu")

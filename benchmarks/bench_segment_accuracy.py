@@ -1,8 +1,10 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--device auto]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--device auto]``
 
-(a) held-out synthetic cases (seeds from 200000, never used in training or validation);
+(a) held-out synthetic cases (seeds from 200000, never used in training or validation),
+levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
+from T1–S1, whose T1–T7 vertebrae are reported on their own;
 (b) the real CT in ../shared/data against TotalSegmentator's labels (T11 = 33, T12 = 32).
 Synthetic Dice is given twice: by level name (a wrongly named or unnamed vertebra scores 0)
 and by best overlap (segmentation quality alone).
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, shared_data_dir, write_results  # noqa: E402
 
 from napari_spine_mets.anatomy import level_of_label  # noqa: E402
+from napari_spine_mets.synthetic.params import SUPPORTED_LEVELS  # noqa: E402
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -78,16 +81,21 @@ def reference_grid(labels: np.ndarray) -> dict:
             "fraction_multiple_of_3_voxels": round(float(np.mean(runs_arr % 3 == 0)), 3) if runs_arr.size else None}
 
 
-def synthetic(cases: int, device: str) -> dict:
+#: Weights to evaluate (``--weights-dir``; None: the package's own).
+WEIGHTS_DIR: Path | None = None
+UPPER_THORACIC = ("T1", "T2", "T3", "T4", "T5", "T6", "T7")
+
+
+def synthetic(cases: int, device: str, seed_base: int = 200_000, supported: tuple[str, ...] | None = None) -> dict:
     from napari_spine_mets.segmentation.inference import segment_vertebrae
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
 
     per_case = []
     for i in range(cases):
-        seed = 200_000 + i
-        case = generate_spine_ct(random_params(seed))
-        result = segment_vertebrae(case.ct, device=device)
+        seed = seed_base + i
+        case = generate_spine_ct(random_params(seed) if supported is None else random_params(seed, supported))
+        result = segment_vertebrae(case.ct, device=device, weights_dir=WEIGHTS_DIR)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
         scores, matched, ceiling = {}, {}, {}
         for label in np.unique(truth):
@@ -110,7 +118,18 @@ def synthetic(cases: int, device: str) -> dict:
         "level_accuracy": float(np.mean([c["levels_correct"] for c in per_case])) if per_case else None,
         "mean_ceiling_vs_3mm_copy": float(np.mean([d for c in per_case for d in c["ceiling_vs_3mm_copy"].values()]))
         if per_case else None,
+        **_upper_thoracic(per_case),
     }
+
+
+def _upper_thoracic(per_case: list[dict]) -> dict:
+    """Mean Dice of the T1–T7 vertebrae alone (the shipped network first saw them in fine-tuning)."""
+    by_name = [d for c in per_case for level, d in c["dice"].items() if level in UPPER_THORACIC]
+    matched = [d for c in per_case for level, d in c["dice_best_match"].items() if level in UPPER_THORACIC]
+    if not by_name:
+        return {}
+    return {"t1_t7_vertebrae": len(by_name), "t1_t7_mean_dice": float(np.mean(by_name)),
+            "t1_t7_mean_dice_best_match": float(np.mean(matched))}
 
 
 def real(device: str) -> dict:
@@ -121,7 +140,7 @@ def real(device: str) -> dict:
     base = shared_data_dir() / "ct-chest-abdomen-dicom"
     ct = read_dicom_series(base / "series")
     reference = read_totalsegmentator(base / "reference-totalsegmentator.nii.gz", target=ct).array
-    result = segment_vertebrae(ct, device=device)
+    result = segment_vertebrae(ct, device=device, weights_dir=WEIGHTS_DIR)
     predicted = result.vertebrae.array
     matches = {}
     for ref_label, level in ((32, "T12"), (33, "T11")):
@@ -147,25 +166,37 @@ def real(device: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=4)
+    parser.add_argument("--weights-dir", type=Path, help="evaluate the weights in this folder (default: the package's)")
+    parser.add_argument("--out-name", default="bench_segment_accuracy", help="results file name (benchmarks/results/NAME.json)")
+    parser.add_argument("--upper-cases", type=int, default=4, help="held-out cases drawn from T1–S1 (seeds 210000+)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    global WEIGHTS_DIR
+    WEIGHTS_DIR = args.weights_dir
     started = time.time()
     from napari_spine_mets.segmentation.weights import default_weights_dir
     import json
 
-    card = json.loads((default_weights_dir() / "vertebrae-ct.json").read_text())
+    card = json.loads(((args.weights_dir or default_weights_dir()) / "vertebrae-ct.json").read_text())
     data = {
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
         "synthetic": synthetic(args.cases, args.device),
+        "synthetic_t1_s1": synthetic(args.upper_cases, args.device, seed_base=210_000, supported=SUPPORTED_LEVELS),
         "real_ct_vs_totalsegmentator": real(args.device),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),
     }
-    path = write_results("bench_segment_accuracy", data)
+    path = write_results(args.out_name, data)
     s, r = data["synthetic"], data["real_ct_vs_totalsegmentator"]
     print(f"synthetic: mean vertebra Dice {s['mean_vertebra_dice']:.3f} by level name, "
           f"{s['mean_vertebra_dice_best_match']:.3f} by best overlap; level accuracy {s['level_accuracy']:.2f} over {args.cases} cases; "
           f"a perfect segmentation against its own 3 mm copy: {s['mean_ceiling_vs_3mm_copy']:.3f}")
+    u = data["synthetic_t1_s1"]
+    if u["cases"]:
+        print(f"synthetic T1–S1 ({args.upper_cases} cases): best overlap {u['mean_vertebra_dice_best_match']:.3f}, "
+              f"by name {u['mean_vertebra_dice']:.3f}, level accuracy {u['level_accuracy']:.2f}; "
+              f"T1–T7 alone ({u.get('t1_t7_vertebrae', 0)} vertebrae): {u.get('t1_t7_mean_dice_best_match', float('nan')):.3f} "
+              f"best overlap, {u.get('t1_t7_mean_dice', float('nan')):.3f} by name")
     for level, m in r["matches"].items():
         print(f"real {level}: Dice {m['dice']:.3f}, at 3 mm {m['dice_at_3mm']:.3f} (matched {m['best_match_name']})")
     print(f"real: reference runs multiple of 3 voxels {r['reference_grid']['fraction_multiple_of_3_voxels']}, "

@@ -1,9 +1,10 @@
 """Vertebra segmentation speed on a clinical-size CT, load to labels.
 
-``python benchmarks/bench_segment_speed.py [--device auto]``
+``python benchmarks/bench_segment_speed.py [--device auto] [--levels-from T1]``
 
 Generates a thoracolumbar CT of clinical size (512 x 512 in-plane at 0.8 mm, 1.25 mm
-slices, T8–S1), writes it as DICOM, then in a fresh process times reading it and
+slices, T1–S1: 430 slices; ``--levels-from T8`` gives the 322-slice T8–S1 case that
+sessions before the generator drew T1–T7 measured), writes it as DICOM, then in a fresh process times reading it and
 segmenting it and records the peak resident memory. Writes
 benchmarks/results/bench_segment_speed.json.
 """
@@ -42,12 +43,14 @@ print(json.dumps({"shape": list(ct.shape), "load_s": t1 - t0, "segment_s": t2 - 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--levels-from", default="T1", help="most cranial level of the generated CT (T1..T12)")
     args = parser.parse_args()
     from napari_spine_mets.io.dicom_write import write_dicom_series
     from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
     from napari_spine_mets.synthetic.params import SUPPORTED_LEVELS
 
-    case = generate_spine_ct(SpineParams(levels=SUPPORTED_LEVELS, spacing_mm=(1.25, 0.8, 0.8), fov_mm=409.6))
+    levels = SUPPORTED_LEVELS[SUPPORTED_LEVELS.index(args.levels_from.upper()):]
+    case = generate_spine_ct(SpineParams(levels=levels, spacing_mm=(1.25, 0.8, 0.8), fov_mm=409.6))
     with tempfile.TemporaryDirectory() as tmp:
         write_dicom_series(case.ct, Path(tmp), uid_seed="bench-segment-speed")
         run = subprocess.run([sys.executable, "-c", _CHILD, tmp, args.device], capture_output=True, text=True, check=False)
@@ -55,7 +58,7 @@ def main() -> int:
         print(run.stderr[-3000:], file=sys.stderr)
         return 1
     figures = json.loads(run.stdout.strip().splitlines()[-1])
-    data = {**figures, "goal_cpu_s": 20.0, "goal_peak_gb": 4.0, "machine": machine_info()}
+    data = {**figures, "generated_levels": f"{levels[0]}-{levels[-1]}", "goal_cpu_s": 20.0, "goal_peak_gb": 4.0, "machine": machine_info()}
     path = write_results("bench_segment_speed", data)
     print(f"{figures['shape']} on {figures['device']}: load {figures['load_s']:.1f} s + segment {figures['segment_s']:.1f} s "
           f"= {figures['total_s']:.1f} s, peak {figures['peak_rss_gb']:.2f} GB -> {path}")

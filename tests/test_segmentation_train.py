@@ -25,6 +25,7 @@ def test_a_run_writes_weights_whose_card_names_the_levels_seen(smoke_weights: Pa
     assert "levels T1–S1" in card.training_data
     assert card.metrics["validation"]["iterations"] == PRESETS["smoke"].max_iterations
     assert "Started from" not in card.training_data
+    assert card.demonstration and "demonstration" in card.intended_use  # synthetic data only
 
 
 def test_fine_tuning_starts_from_the_given_weights_and_the_card_keeps_the_chain(smoke_weights: Path) -> None:

@@ -198,6 +198,13 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             training_data=_training_data_text(config, levels, next_seed - 1, init_dir),
             training_recipe=json.dumps({**asdict(config), "command": "python -m napari_spine_mets.segmentation.train"}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
+            intended_use=(
+                f"Preliminary network (demonstration — not for clinical use): trained for {minutes:.0f} minutes on "
+                f"{summary['device']} on synthetic spine CT only (levels {levels[0]}–{levels[-1]}). Decision support "
+                "for clinicians, not a diagnosis. Check every label; correct levels with the one-step shift."
+            ),
+            # synthetic data only: a demonstration, labelled as one wherever its labels are shown
+            demonstration=True,
         )
         card.metrics["working_spacing_mm"] = config.working_spacing_mm
         card.metrics["patch"] = list(config.patch)

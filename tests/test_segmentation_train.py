@@ -50,3 +50,15 @@ def test_weights_of_another_shape_are_refused_before_training(smoke_weights: Pat
 def test_an_unknown_starting_level_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="levels-from C3"):
         train(replace(PRESETS["smoke"], levels_from="C3"), None, device="cpu")
+
+
+def test_the_command_line_is_recorded_in_the_card(tmp_path: Path) -> None:
+    import json
+
+    from napari_spine_mets.segmentation.train import main
+
+    assert main(["--preset", "smoke", "--out", str(tmp_path), "--name", "cli", "--levels-from", "t10", "--seed", "3"]) == 0
+    _, card = load_weights("cli", tmp_path)
+    recipe = json.loads(card.training_recipe)
+    assert recipe["command"].endswith("--levels-from t10 --seed 3") and recipe["levels_from"] == "T10"
+    assert "levels T10–S1" in card.training_data

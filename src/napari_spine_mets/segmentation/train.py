@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +135,7 @@ def _training_levels(config: TrainConfig) -> tuple[str, ...]:
 
 
 def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct", device: str = "auto",
-          init_dir: Path | None = None) -> dict[str, object]:
+          init_dir: Path | None = None, command: str = "python -m napari_spine_mets.segmentation.train") -> dict[str, object]:
     """Train, validate on held-out seeds, and (if ``out_dir``) write weights and model card."""
     from ..devices import describe_device, resolve_device
 
@@ -196,7 +198,7 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             architecture={},
             classes=CLASS_NAMES,
             training_data=_training_data_text(config, levels, next_seed - 1, init_dir),
-            training_recipe=json.dumps({**asdict(config), "command": "python -m napari_spine_mets.segmentation.train"}),
+            training_recipe=json.dumps({**asdict(config), "command": command}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
             intended_use=(
                 f"Preliminary network (demonstration — not for clinical use): trained for {minutes:.0f} minutes on "
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, help="overrides the preset (lower it to fine-tune)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config = PRESETS[args.preset]
+    config = replace(PRESETS[args.preset])  # a copy: the presets stay as documented
     if args.minutes is not None:
         config.max_minutes = args.minutes
     if args.iterations is not None:
@@ -252,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         config.learning_rate = args.learning_rate
     from .weights import default_weights_dir
 
-    summary = train(config, args.out or default_weights_dir(), name=args.name, device=args.device, init_dir=args.init_dir)
+    command = shlex.join(["python", "-m", "napari_spine_mets.segmentation.train", *(sys.argv[1:] if argv is None else argv)])
+    summary = train(config, args.out or default_weights_dir(), name=args.name, device=args.device, init_dir=args.init_dir,
+                    command=command)
     logging.getLogger(__name__).info("done: %s", json.dumps(summary))
     return 0
 

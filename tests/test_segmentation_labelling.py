@@ -96,3 +96,22 @@ def test_a_body_fragment_beside_a_body_is_not_a_vertebra() -> None:
     assert instances.count == 2
     # the fragment's voxels join the upper vertebra (id 1 = most cranial)
     assert set(np.unique(instances.labels[24:32, 24:30, 12:18])) == {1}
+
+
+def test_a_vertebra_cut_off_by_the_scan_above_an_oblique_disc_is_not_a_fragment() -> None:
+    # the real series' case: T12 whole, T11 cut by the top of the scan, the disc between them
+    # tilted, so after the cut along the disc the small upper piece shares most of its slices
+    # with the body below (the rule for arch fragments beside a body must not drop it)
+    classes = np.zeros((24, 40, 40), dtype=np.uint8)
+    zz, yy, xx = np.mgrid[:24, :40, :40]
+    column = (yy - 20) ** 2 + (xx - 20) ** 2 <= 12**2
+    plane = 16.5 + (yy - 20) * 0.3  # the disc's mid-plane rises towards the back
+    classes[column & (zz < plane - 1)] = 1
+    classes[column & (np.abs(zz - plane) <= 1)] = 6
+    classes[column & (zz > plane + 1)] = 1
+    classes[column & (np.abs(zz - plane) <= 1) & ((yy - 20) ** 2 + (xx - 20) ** 2 > 11**2)] = 1  # bridged at the rim
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 2
+    upper, lower = (instances.labels == 1), (instances.labels == 2)
+    assert upper.sum() < 0.5 * lower.sum()  # the small piece, which the fragment rule weighs
+    assert np.nonzero(upper)[0].mean() > np.nonzero(lower)[0].mean()

@@ -66,6 +66,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     voxel_mm3 = float(np.prod(spacing))
     bodies, n = ndimage.label(classes == 1)
     pieces: list[np.ndarray] = []
+    groups: list[int] = []  # the connected body each piece was cut from
     if n:
         sizes = ndimage.sum_labels(np.ones_like(bodies), bodies, index=np.arange(1, n + 1)) * voxel_mm3
         objects = ndimage.find_objects(bodies)
@@ -78,8 +79,9 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
                     full = np.zeros(classes.shape, dtype=bool)
                     full[region] = piece
                     pieces.append(full)
+                    groups.append(i)
     # array axis 0 runs inferior -> superior: most cranial = largest z index
-    pieces = _drop_side_fragments(pieces)
+    pieces = _drop_side_fragments(pieces, groups)
     centroids = [float(np.nonzero(piece)[0].mean()) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: -centroids[i])
     markers = np.zeros(classes.shape, dtype=np.int16)
@@ -95,13 +97,16 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     return Instances(labels=labels.astype(np.int16), count=len(pieces), sacrum=classes == SACRUM_CLASS)
 
 
-def _drop_side_fragments(pieces: list[np.ndarray]) -> list[np.ndarray]:
+def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np.ndarray]:
     """Body pieces without the fragments that lie beside a larger body rather than above or below it.
 
     Vertebral bodies stack along the spine: a piece sharing most of its slices with a body
     at least twice its size is a fragment of that vertebra (the network calls a bit of the
     arch "body", typically where the scan cuts a vertebra off), not a vertebra of its own.
-    Its voxels stay bone and join the nearest vertebra.
+    Its voxels stay bone and join the nearest vertebra. Pieces cut from one body at a disc
+    (same ``groups`` entry) are never fragments of each other: the disc said they are two
+    vertebrae, and an oblique disc cut lets their slices overlap (the real series' T11,
+    cut by the top of the scan, shares most of its slices with T12).
     """
     if len(pieces) < 2:
         return pieces
@@ -112,7 +117,7 @@ def _drop_side_fragments(pieces: list[np.ndarray]) -> list[np.ndarray]:
     keep = []
     for i, (lo, hi, size) in enumerate(spans):
         beside = any(other_size >= 2 * size and (min(hi, other_hi) - max(lo, other_lo)) >= 0.5 * (hi - lo)
-                     for j, (other_lo, other_hi, other_size) in enumerate(spans) if j != i)
+                     for j, (other_lo, other_hi, other_size) in enumerate(spans) if groups[j] != groups[i])
         if beside:
             log.info("a %d-voxel body fragment beside a larger body is not counted as a vertebra", size)
         else:

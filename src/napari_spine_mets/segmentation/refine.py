@@ -480,6 +480,7 @@ def refine_instances(
     blood = blood_pool(sub_hu, spacing, gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index))
     bone &= ~blood
     sub_allowed &= ~blood
+    core_labels[blood] = 0  # nor is a body the network drew over it
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
     markers = _markers(bone, sub_labels, seeds, core_labels)
     # flooding from each instance through bright bone first: where two meet is a dark

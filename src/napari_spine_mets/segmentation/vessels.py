@@ -22,10 +22,16 @@ _MIN_HU, _MAX_HU = 100.0, 450.0  # enhanced blood (and marrow) lie here
 _MAX_SD_HU = 30.0  # a lumen's local SD; trabecular bone's is higher
 _MIN_VOLUME_MM3 = 500.0  # a vessel segment, not a patch of even marrow
 _MAX_BODY_FRACTION = 0.3  # of the region inside the network's body class
+#: The lumen's rim (blood beside the wall or the body's cortex) is uneven, so it is not
+#: found as even: blood extends this far in-plane from what was found, where not denser
+#: than ``_RIM_MAX_HU`` (which keeps a touching cortex out).
+_RIM_MM = 3.0
+_RIM_MAX_HU = 350.0
 
 
 def blood_pool(hu: np.ndarray, spacing: Sequence[float], network_body: np.ndarray) -> np.ndarray:
-    """Voxels of large, even, marrow-dense regions that lie mostly outside ``network_body``.
+    """Voxels of large, even, marrow-dense regions that lie mostly outside ``network_body``,
+    and their rim.
 
     ``network_body`` is the network's body class on the same grid: a fatty or
     osteoporotic body can be even too, and it is the body, so a region mostly inside the
@@ -51,6 +57,11 @@ def blood_pool(hu: np.ndarray, spacing: Sequence[float], network_body: np.ndarra
         in_body = np.asarray(ndimage.sum(body, regions, index=index), dtype=np.float64)
         vessel[1:] = (voxels * float(np.prod(coarse)) >= _MIN_VOLUME_MM3) & (in_body < _MAX_BODY_FRACTION * voxels)
     found = vessel[regions]
+    if found.any():
+        in_plane = np.zeros((3, 3, 3), dtype=bool)
+        in_plane[1] = ndimage.generate_binary_structure(2, 1)
+        rim_steps = max(1, int(round(_RIM_MM / min(coarse[1:]))))
+        found |= ndimage.binary_dilation(found, in_plane, iterations=rim_steps) & (mean < _RIM_MAX_HU)
     if step > 1:
         found = found.repeat(step, axis=1).repeat(step, axis=2)[:, : hu.shape[1], : hu.shape[2]]
     return found

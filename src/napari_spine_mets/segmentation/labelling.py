@@ -286,7 +286,9 @@ def _count_from(n: int, instance_id: int, level: str) -> dict[int, str | None]:
 
 def label_maps_from(classes: np.ndarray, instances: Instances, naming: LevelNaming) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """(vertebrae with TotalSegmentator ids, parts with VertebraPart codes, names of the ids used)."""
-    vertebrae = np.zeros(classes.shape, dtype=np.uint8)
+    # look-up tables, one gather each: a full-volume comparison per instance and per class
+    # cost ~1.5 s on a 430-slice CT
+    to_label = np.zeros(instances.count + 1, dtype=np.uint8)
     names: dict[int, str] = {}
     unnamed = FIRST_UNNAMED_ID
     for instance_id in range(1, instances.count + 1):
@@ -296,15 +298,17 @@ def label_maps_from(classes: np.ndarray, instances: Instances, naming: LevelNami
         else:
             label, name = unnamed, f"vertebra_unnamed_{instance_id}"
             unnamed += 1
-        vertebrae[instances.labels == instance_id] = label
+        to_label[instance_id] = label
         names[label] = name
+    vertebrae = to_label[np.clip(instances.labels, 0, instances.count)]
     if instances.sacrum.any():
         vertebrae[instances.sacrum] = TOTALSEG_SACRUM
         names[TOTALSEG_SACRUM] = "sacrum"
-    parts = np.zeros(classes.shape, dtype=np.uint8)
+    to_part = np.zeros(256, dtype=np.uint8)
     for cls, code in ((1, VertebraPart.BODY), (2, VertebraPart.POSTERIOR_ELEMENTS), (3, VertebraPart.PEDICLE_LEFT),
                       (4, VertebraPart.PEDICLE_RIGHT), (5, VertebraPart.CANAL), (6, VertebraPart.DISC)):
-        parts[classes == cls] = int(code)
+        to_part[cls] = int(code)
+    parts = to_part[classes]
     return vertebrae, parts, names
 
 

@@ -42,8 +42,9 @@ def vertebra_statistics(
 
     spacing = spacing_of(affine)
     voxel = float(np.prod(spacing))
-    labels = [int(v) for v in np.unique(vertebrae) if v and names.get(int(v), "") != "sacrum"]
+    # the labels present, from their boxes: one pass, where np.unique would sort the whole volume (~1 s)
     objects = ndimage.find_objects(vertebrae)
+    labels = [i + 1 for i, box in enumerate(objects) if box is not None and names.get(i + 1, "") != "sacrum"]
     records = []
     for label in labels:
         region = objects[label - 1]

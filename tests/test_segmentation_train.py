@@ -30,8 +30,9 @@ def test_a_run_writes_weights_whose_card_names_the_levels_seen(smoke_weights: Pa
 
 def test_fine_tuning_starts_from_the_given_weights_and_the_card_keeps_the_chain(smoke_weights: Path) -> None:
     config = replace(PRESETS["smoke"], levels_from="T8", init_weights="first")
-    start = _initial_model(config, smoke_weights)
+    start, start_card = _initial_model(config, smoke_weights)
     first, first_card = load_weights("first", smoke_weights)
+    assert start_card is not None and start_card.weights_sha256 == first_card.weights_sha256
     for name, tensor in first.state_dict().items():
         assert torch.equal(start.state_dict()[name], tensor), name
     train(config, smoke_weights, name="second", device="cpu", init_dir=smoke_weights)

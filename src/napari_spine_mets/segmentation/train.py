@@ -112,10 +112,11 @@ def _validate(model: UNet3D, samples: list[TrainingSample], config: TrainConfig,
     return {name: float(np.mean(values)) for name, values in totals.items()}
 
 
-def _initial_model(config: TrainConfig, init_dir: Path | None) -> UNet3D:
-    """A fresh network, or the weights ``config.init_weights`` names (their card must match the preset's shape)."""
+def _initial_model(config: TrainConfig, init_dir: Path | None) -> tuple[UNet3D, ModelCard | None]:
+    """A fresh network, or the weights ``config.init_weights`` names with their card (which
+    must match the preset's shape)."""
     if config.init_weights is None:
-        return UNet3D(n_classes=N_CLASSES, base_channels=config.base_channels, depth=config.depth)
+        return UNet3D(n_classes=N_CLASSES, base_channels=config.base_channels, depth=config.depth), None
     from .weights import WeightsError, load_weights
 
     model, card = load_weights(config.init_weights, init_dir)
@@ -123,7 +124,7 @@ def _initial_model(config: TrainConfig, init_dir: Path | None) -> UNet3D:
     if shape != (config.base_channels, config.depth):
         raise WeightsError(None, f"'{config.init_weights}' has base channels and depth {shape}, "
                                  f"the preset ({config.base_channels}, {config.depth}): choose the matching preset")
-    return model
+    return model, card
 
 
 def _training_levels(config: TrainConfig) -> tuple[str, ...]:
@@ -142,10 +143,11 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     dev = resolve_device(device)
-    model = _initial_model(config, init_dir).to(dev)
+    levels = _training_levels(config)
+    model, start_card = _initial_model(config, init_dir)
+    model = model.to(dev)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     next_seed = 1
-    levels = _training_levels(config)
     cache = []
     for _ in range(config.n_training_cases):
         cache.append(make_sample(next_seed, config.working_spacing_mm, levels))
@@ -197,7 +199,7 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             version=__version__,
             architecture={},
             classes=CLASS_NAMES,
-            training_data=_training_data_text(config, levels, next_seed - 1, init_dir),
+            training_data=_training_data_text(levels, next_seed - 1, start_card),
             training_recipe=json.dumps({**asdict(config), "command": command}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
             intended_use=(
@@ -214,14 +216,11 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
     return summary
 
 
-def _training_data_text(config: TrainConfig, levels: tuple[str, ...], last_seed: int, init_dir: Path | None) -> str:
+def _training_data_text(levels: tuple[str, ...], last_seed: int, start: ModelCard | None) -> str:
     """What the weights have seen, including what the weights they started from had seen."""
     text = (f"Synthetic spine CT from napari_spine_mets.synthetic (levels {levels[0]}–{levels[-1]}), seeds 1–{last_seed}, "
             "domain-randomised anatomy, acquisition and pathology; no patient data.")
-    if config.init_weights is not None:
-        from .weights import load_weights
-
-        _, start = load_weights(config.init_weights, init_dir)
+    if start is not None:
         text += (f" Started from {start.name} {start.version} (sha256 {start.weights_sha256[:12]}), trained on: "
                  f"{start.training_data}")
     return text

@@ -81,12 +81,11 @@ def reference_grid(labels: np.ndarray) -> dict:
             "fraction_multiple_of_3_voxels": round(float(np.mean(runs_arr % 3 == 0)), 3) if runs_arr.size else None}
 
 
-#: Weights to evaluate (``--weights-dir``; None: the package's own).
-WEIGHTS_DIR: Path | None = None
 UPPER_THORACIC = ("T1", "T2", "T3", "T4", "T5", "T6", "T7")
 
 
-def synthetic(cases: int, device: str, seed_base: int = 200_000, supported: tuple[str, ...] | None = None) -> dict:
+def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int = 200_000,
+              supported: tuple[str, ...] | None = None) -> dict:
     from napari_spine_mets.segmentation.inference import segment_vertebrae
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
@@ -95,7 +94,7 @@ def synthetic(cases: int, device: str, seed_base: int = 200_000, supported: tupl
     for i in range(cases):
         seed = seed_base + i
         case = generate_spine_ct(random_params(seed) if supported is None else random_params(seed, supported))
-        result = segment_vertebrae(case.ct, device=device, weights_dir=WEIGHTS_DIR)
+        result = segment_vertebrae(case.ct, device=device, weights_dir=weights_dir)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
         scores, matched, ceiling = {}, {}, {}
         for label in np.unique(truth):
@@ -132,7 +131,7 @@ def _upper_thoracic(per_case: list[dict]) -> dict:
             "t1_t7_mean_dice_best_match": float(np.mean(matched))}
 
 
-def real(device: str) -> dict:
+def real(device: str, weights_dir: Path | None) -> dict:
     from napari_spine_mets.io.dicom import read_dicom_series
     from napari_spine_mets.io.totalsegmentator import read_totalsegmentator
     from napari_spine_mets.segmentation.inference import segment_vertebrae
@@ -140,7 +139,7 @@ def real(device: str) -> dict:
     base = shared_data_dir() / "ct-chest-abdomen-dicom"
     ct = read_dicom_series(base / "series")
     reference = read_totalsegmentator(base / "reference-totalsegmentator.nii.gz", target=ct).array
-    result = segment_vertebrae(ct, device=device, weights_dir=WEIGHTS_DIR)
+    result = segment_vertebrae(ct, device=device, weights_dir=weights_dir)
     predicted = result.vertebrae.array
     matches = {}
     for ref_label, level in ((32, "T12"), (33, "T11")):
@@ -171,8 +170,6 @@ def main() -> int:
     parser.add_argument("--upper-cases", type=int, default=4, help="held-out cases drawn from T1–S1 (seeds 210000+)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    global WEIGHTS_DIR
-    WEIGHTS_DIR = args.weights_dir
     started = time.time()
     from napari_spine_mets.segmentation.weights import default_weights_dir
     import json
@@ -180,9 +177,10 @@ def main() -> int:
     card = json.loads(((args.weights_dir or default_weights_dir()) / "vertebrae-ct.json").read_text())
     data = {
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
-        "synthetic": synthetic(args.cases, args.device),
-        "synthetic_t1_s1": synthetic(args.upper_cases, args.device, seed_base=210_000, supported=SUPPORTED_LEVELS),
-        "real_ct_vs_totalsegmentator": real(args.device),
+        "synthetic": synthetic(args.cases, args.device, args.weights_dir),
+        "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
+                                     supported=SUPPORTED_LEVELS),
+        "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),
     }

@@ -300,7 +300,7 @@ def label_maps_from(classes: np.ndarray, instances: Instances, naming: LevelNami
             unnamed += 1
         to_label[instance_id] = label
         names[label] = name
-    vertebrae = to_label[np.clip(instances.labels, 0, instances.count)]
+    vertebrae = to_label[instances.labels]  # ids run 1..count by construction
     if instances.sacrum.any():
         vertebrae[instances.sacrum] = TOTALSEG_SACRUM
         names[TOTALSEG_SACRUM] = "sacrum"

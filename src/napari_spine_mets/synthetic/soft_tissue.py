@@ -11,6 +11,7 @@ replaces everything above the diaphragm by the chest (lungs, mediastinum, heart)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,13 +41,18 @@ class Track:
     @property
     def upper_thorax(self) -> bool:
         """Whether a level above T8 is drawn (and the chest model is used)."""
-        return any(level in self.levels for level in UPPER_THORACIC_LEVELS)
+        return draws_upper_thorax(self.levels)
 
     @property
     def organ_levels(self) -> dict[str, float]:
         """Level z's that place the organs: the whole chain for the chest model, else the
         drawn levels (the original T8-S1 model, kept voxel-identical)."""
         return self.chain if self.upper_thorax else self.levels
+
+
+def draws_upper_thorax(levels: Iterable[str]) -> bool:
+    """Whether any of ``levels`` lies above T8 (the chest model is then used)."""
+    return any(level in UPPER_THORACIC_LEVELS for level in levels)
 
 
 def fat_thickness(params: SpineParams) -> float:
@@ -71,8 +77,7 @@ def spine_track(column: list[LevelGeometry], sacrum: list[LevelGeometry], grid: 
     y_smooth = np.convolve(np.pad(y_body, 15, mode="edge"), kernel, mode="valid")
     y_post = y_smooth + 88.0 + (6.0 if params.sex == "F" else 2.0)
     levels = {g.level: float(g.center[2]) for g in column}
-    upper = any(level in levels for level in UPPER_THORACIC_LEVELS)
-    chain_z = {g.level: float(g.center[2]) for g in chain or []} if upper else {}
+    chain_z = {g.level: float(g.center[2]) for g in chain or []} if draws_upper_thorax(levels) else {}
     z_l5 = (chain_z or levels).get("L5", float(zc.min()))
     pelvis = np.clip((z_l5 + 20.0 - z) / 60.0, 0.0, 1.0)  # widening into the pelvis
     base = 140.0 if params.sex == "F" else 148.0

@@ -12,11 +12,16 @@ too: one whose centroid lies in a true lesion is a lesion lost to screening. Rea
 20-slice CT in ../shared/data with TotalSegmentator's labels, which has no known metastasis:
 every lesion proposed there is a false positive.
 
+``--labels network`` segments each synthetic case with the shipped network first and
+detects on its labels and parts, as a user does (figures then measure both steps; the
+network's seconds are not counted in ``seconds``); the results go to
+``bench_lesions_network_labels.json``.
+
 Seconds are wall and CPU time of ``detect_lesions`` alone (the time after segmentation);
 the machine's load average is recorded before and after, as other work skews them.
 
-Run: ``python benchmarks/bench_lesions.py [--sets tuning heldout] [--cases N]``; writes
-benchmarks/results/bench_lesions.json.
+Run: ``python benchmarks/bench_lesions.py [--sets tuning heldout] [--cases N] [--labels truth|network]``;
+writes benchmarks/results/bench_lesions.json (or bench_lesions_network_labels.json).
 """
 
 from __future__ import annotations
@@ -49,14 +54,20 @@ def _screened_in_truth(report, truth: np.ndarray, affine: np.ndarray) -> list[di
     return lost
 
 
-def evaluate_case(seed: int) -> dict:
+def evaluate_case(seed: int, labels: str = "truth") -> dict:
     from napari_spine_mets.detection.pipeline import detect_lesions
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
 
     case = generate_spine_ct(random_params(seed))
+    vertebrae, parts = case.vertebrae, None
+    if labels == "network":
+        from napari_spine_mets.segmentation.inference import segment_vertebrae
+
+        segmented = segment_vertebrae(case.ct, device="cpu")
+        vertebrae, parts = segmented.vertebrae, segmented.parts
     t0, c0 = time.perf_counter(), time.process_time()
-    report = detect_lesions(case.ct, case.vertebrae)
+    report = detect_lesions(case.ct, vertebrae, parts)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     truth = case.lesions.array
     found = report.labels.array
@@ -148,18 +159,26 @@ def summarise(cases: list[dict]) -> dict:
     }
 
 
-def evaluate_real() -> dict:
+def evaluate_real(labels_from: str = "truth") -> dict:
     from napari_spine_mets.detection.pipeline import detect_lesions
     from napari_spine_mets.io.dicom import read_dicom_series
     from napari_spine_mets.io.totalsegmentator import read_totalsegmentator
 
     folder = shared_data_dir() / "ct-chest-abdomen-dicom"
     ct = read_dicom_series(folder / "series")
-    labels = read_totalsegmentator(folder / "reference-totalsegmentator.nii.gz", target=ct)
+    parts = None
+    if labels_from == "network":
+        from napari_spine_mets.segmentation.inference import segment_vertebrae
+
+        segmented = segment_vertebrae(ct, device="cpu")
+        labels, parts, source = segmented.vertebrae, segmented.parts, "the shipped network"
+    else:
+        labels = read_totalsegmentator(folder / "reference-totalsegmentator.nii.gz", target=ct)
+        source = "TotalSegmentator reference"
     t0 = time.perf_counter()
-    report = detect_lesions(ct, labels)
+    report = detect_lesions(ct, labels, parts)
     return {"series": "ct-chest-abdomen-dicom (T11, T12 partly in view; no known metastasis)",
-            "labels": "TotalSegmentator reference", "seconds": round(time.perf_counter() - t0, 2),
+            "labels": source, "seconds": round(time.perf_counter() - t0, 2),
             "false_positives": len(report.lesions),
             "found": [{"level": r.lesion.level, "kind": r.lesion.kind.value, "volume_mm3": round(r.lesion.volume_mm3 or 0, 1),
                        "mean_hu": round(r.lesion.hu.mean or 0, 1)} for r in report.lesions],
@@ -173,23 +192,27 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=40, help="cases per seed set")
     parser.add_argument("--sets", nargs="+", choices=sorted(SEED_SETS), default=["tuning", "heldout"],
                         help="seed sets: tuning (300000.., tuned on) and heldout (400000.., never tuned on)")
+    parser.add_argument("--labels", choices=("truth", "network"), default="truth",
+                        help="vertebra labels detection runs on: the case's ground truth, or the shipped network's")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    data = {"benchmark": "bench_lesions", "machine": machine_info(("numpy", "scipy")),
-            "labels_input": "ground-truth vertebra labels of each synthetic case (whole-vertebra ids, no parts map)",
+    labels_input = ("ground-truth vertebra labels of each synthetic case (whole-vertebra ids, no parts map)"
+                    if args.labels == "truth" else "the shipped network's vertebra labels and parts of each case")
+    data = {"benchmark": "bench_lesions", "machine": machine_info(("numpy", "scipy", "torch")),
+            "labels_input": labels_input,
             "min_lesion_volume_mm3": round(MIN_VOLUME_MM3, 1), "seed_sets": {}, "synthetic": {}, "cases": {}}
     for name in args.sets:
         first = SEED_SETS[name]
         cases = []
         for seed in range(first, first + args.cases):
-            cases.append(evaluate_case(seed))
+            cases.append(evaluate_case(seed, args.labels))
             print(f"{name} seed {seed}: {cases[-1]['seconds']} s, FP {len(cases[-1]['false_positives'])}", file=sys.stderr)
         data["seed_sets"][name] = [first, first + args.cases - 1]
         data["synthetic"][name] = summarise(cases)
         data["cases"][name] = cases
-    data["real"] = evaluate_real()
+    data["real"] = evaluate_real(args.labels)
     data["load_average_before_after"] = [list(load_before), list(os.getloadavg())]
-    path = write_results("bench_lesions", data)
+    path = write_results("bench_lesions" if args.labels == "truth" else "bench_lesions_network_labels", data)
     print(path)
     import json
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_spine_mets.anatomy import TOTALSEG_VERTEBRA_IDS, VertebraPart
-from napari_spine_mets.segmentation.classes import target_from_truth
+from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS, VertebraPart
+from napari_spine_mets.segmentation.classes import SACRUM_CLASS, target_from_truth
 from napari_spine_mets.segmentation.labelling import find_instances
 from napari_spine_mets.segmentation.refine import gather, nearest_index, refine_instances
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
@@ -235,3 +235,29 @@ def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> 
     inner_lumen = (yy - 14) ** 2 + (xx - 58) ** 2 <= 7**2  # its rim is uneven (lumen beside wall or fat)
     assert blood[inner_lumen].mean() > 0.9
     assert blood[body].mean() < 0.02  # neither the textured marrow nor the even half the network calls body
+
+
+def _sacrum_top_as_s1(classes: np.ndarray, spacing: tuple[float, float, float], depth_mm: float) -> np.ndarray:
+    """Give the top ``depth_mm`` of the sacrum class (next to S1's body) to S1's body, as a
+    network whose S1/sacrum boundary fell below the fused S1-S2 endplates does."""
+    from scipy import ndimage
+
+    sacrum = classes == SACRUM_CLASS
+    from_body = ndimage.distance_transform_edt(classes != 1, sampling=spacing)
+    moved = classes.copy()
+    moved[sacrum & (from_body <= depth_mm)] = 1
+    return moved
+
+
+def test_s1_and_the_sacrum_meet_on_their_fused_endplates_and_keep_to_the_bone(lumbar_case) -> None:
+    case = lumbar_case
+    truth = case.vertebrae.array
+    classes, spacing = _coarse(case, target_from_truth(case.parts.array, truth))
+    damaged = _sacrum_top_as_s1(classes, spacing, 4.0)
+    instances, refined = _refine(case, damaged)
+    s1, sacrum = truth == TOTALSEG_VERTEBRA_IDS["S1"], truth == TOTALSEG_SACRUM
+    network_sacrum = gather(damaged == SACRUM_CLASS, nearest_index(damaged.shape, truth.shape))
+    assert _dice(network_sacrum, sacrum) < 0.945  # the damage is real (blocky, and short at the top)
+    # without the sacrum's own refinement: S1 0.918, sacrum 0.906
+    assert _dice(refined.labels == 5, s1) > 0.945
+    assert _dice(refined.classes == SACRUM_CLASS, sacrum) > 0.95

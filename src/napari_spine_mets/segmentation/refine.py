@@ -25,7 +25,8 @@ territory bounds them, a few mm around the network's own bone and, behind the ca
 ``_POSTERIOR_HALF_WIDTH_MM`` either side of it (rib heads and necks inside that bound
 are a known leak when the network missed the arch). A contrast-filled aorta against the
 body is as dense as marrow; ``vessels.blood_pool`` finds it by its even texture and
-keeps it out.
+keeps it out. The sacrum is kept to its bone as well, and S1 and the sacrum meet on their
+fused endplates (``sacrum``), not wherever the network's coarse boundary fell.
 
 Everything is computed inside the box of the territory; coarse-to-fine steps are
 nearest-neighbour gathers (cheap), not an 8-channel trilinear resampling.
@@ -40,9 +41,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .classes import BONE_CLASSES, SACRUM_CLASS
+from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool
 
 __all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
+           "marrow_first",
            "territory", "missed_arches", "refine_instances"]
 
 log = logging.getLogger(__name__)
@@ -387,7 +390,7 @@ def _inverted(smooth: np.ndarray) -> np.ndarray:
     return np.clip((1500.0 - smooth) / 10.0, 0, 255).astype(np.uint8)
 
 
-def _marrow_first(smooth: np.ndarray) -> np.ndarray:
+def marrow_first(smooth: np.ndarray) -> np.ndarray:
     """Flooding landscape that fills each bone from its less dense inside: neighbours meet
     on the cortex between them."""
     return np.clip((smooth + 200.0) / 8.0, 0, 255).astype(np.uint8)
@@ -404,7 +407,7 @@ def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.nda
     go to the lower vertebra, whose superior articular processes they touch. The image
     has its own answer: flood the bone from each vertebra's body and pedicles only
     (``_BODY_CLASS`` and the pedicle classes, whose vertebra is not in doubt), each bone
-    from its marrow outward (``_marrow_first``), so that two bones meet on the cortex
+    from its marrow outward (``marrow_first``), so that two bones meet on the cortex
     between them, whether a joint space shows or not. That answer fails the other way
     where a long process's only link to its own arch is thin cortex (a lumbar spinous
     process reached through its laminae). Both fail by giving an upper vertebra's
@@ -424,7 +427,7 @@ def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.nda
     # within an arch's reach of a vertebra whose arch the network found; elsewhere as before
     reach = int(np.ceil(_ARCH_REACH_MM / min(coarse_spacing)))
     found_zone = gather(np.isin(expand_labels(labels, distance=reach), found), index)
-    landscape = np.where(found_zone, _marrow_first(smooth), _inverted(smooth))
+    landscape = np.where(found_zone, marrow_first(smooth), _inverted(smooth))
     by_image = watershed(landscape, markers=markers, mask=bone_mask | (core > 0)).astype(np.int16)
     both = (by_network > 0) & (by_image > 0)
     return np.where(both, np.minimum(by_network, by_image), np.maximum(by_network, by_image)).astype(np.int16)
@@ -452,7 +455,7 @@ def refine_instances(
     allowed, missed_zone = territory(labels, classes, coarse_spacing)
     index = nearest_index(classes.shape, hu.shape)
     # work inside the bounding box of the territory only
-    box = ndimage.find_objects(allowed.astype(np.uint8))
+    box = ndimage.find_objects((allowed | (classes == SACRUM_CLASS)).astype(np.uint8))
     fine_labels = np.zeros(hu.shape, dtype=np.int16)
     fine_classes = gather(np.where(np.isin(classes, BONE_CLASSES), 0, classes).astype(np.uint8), index)
     fine_confidence = gather(confidence.astype(np.float32), index)
@@ -475,6 +478,7 @@ def refine_instances(
     network_bone = sub_labels > 0
     bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
                                          gather(missed_zone[coarse_box], sub_index))
+    all_bone = bone.copy()
     bone &= sub_allowed
     # a contrast-filled aorta against a body is as dense as marrow: never bone, never filled
     blood = blood_pool(sub_hu, spacing, gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index))
@@ -492,6 +496,13 @@ def refine_instances(
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
+    # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever
+    # the network's boundary fell
+    sacrum = sacrum_bone(box_classes == SACRUM_CLASS, all_bone & ~blood, lambda coarse: gather(coarse, sub_index))
+    grown, sacrum = part_s1_from_sacrum(grown, sacrum & (grown == 0), smooth, spacing)
+    sub_classes = fine_classes[fine_box]
+    sub_classes[sub_classes == SACRUM_CLASS] = 0
+    sub_classes[sacrum] = SACRUM_CLASS
     fine_labels[fine_box] = grown
     vertebra = grown > 0
     fine_classes[fine_box][vertebra] = gather(parts_coarse, sub_index)[vertebra]

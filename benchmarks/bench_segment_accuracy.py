@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, shared_data_dir, write_results  # noqa: E402
 
 from napari_spine_mets.anatomy import level_of_label  # noqa: E402
-from napari_spine_mets.synthetic.params import SUPPORTED_LEVELS  # noqa: E402
+from napari_spine_mets.synthetic.params import THORACOLUMBAR_LEVELS  # noqa: E402
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -179,7 +179,7 @@ def main() -> int:
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
         "synthetic": synthetic(args.cases, args.device, args.weights_dir),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
-                                     supported=SUPPORTED_LEVELS),
+                                     supported=THORACOLUMBAR_LEVELS),
         "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),

@@ -49,8 +49,8 @@ def test_weights_of_another_shape_are_refused_before_training(smoke_weights: Pat
 
 
 def test_an_unknown_starting_level_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="levels-from C3"):
-        train(replace(PRESETS["smoke"], levels_from="C3"), None, device="cpu")
+    with pytest.raises(ValueError, match="levels-from X9"):
+        train(replace(PRESETS["smoke"], levels_from="X9"), None, device="cpu")
 
 
 def test_the_command_line_is_recorded_in_the_card(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from napari_spine_mets.anatomy import LEVELS, TOTALSEG_SPINAL_CORD, TOTALSEG_VER
 from napari_spine_mets.io import geometry
 from napari_spine_mets.segmentation.training_data import LEGACY_TRAINING_LEVELS, random_params
 from napari_spine_mets.synthetic import SpineParams, SyntheticCase, Tissue, generate_spine_ct
-from napari_spine_mets.synthetic.params import SUPPORTED_LEVELS
+from napari_spine_mets.synthetic.params import THORACOLUMBAR_LEVELS
 
 UPPER = ("T1", "T2", "T3", "T4", "T5", "T6")
 PARAMS = SpineParams(levels=UPPER, spacing_mm=(2.5, 1.5, 1.5), fov_mm=300.0, lesions=(), fracture=None,
@@ -36,11 +36,11 @@ def _level_slices(case: SyntheticCase, level: str) -> np.ndarray:
     return np.unique(np.nonzero(body)[0])
 
 
-def test_supported_range_is_t1_to_s1() -> None:
-    assert SUPPORTED_LEVELS == LEVELS[LEVELS.index("T1"):]
+def test_thoracolumbar_range_is_t1_to_s1() -> None:
+    assert THORACOLUMBAR_LEVELS == LEVELS[LEVELS.index("T1"):]
     assert replace(PARAMS, levels=("t1", "T2", "T3")).levels == ("T1", "T2", "T3")
     with pytest.raises(ValueError):
-        replace(PARAMS, levels=("C7", "T1", "T2"))
+        replace(PARAMS, levels=("C7", "T2", "T3"))  # not contiguous
 
 
 def test_levels_ids_and_cranio_caudal_order(case: SyntheticCase) -> None:
@@ -142,7 +142,7 @@ def test_legacy_training_seeds_unchanged() -> None:
         assert (p.levels[0], p.levels[-1], p.spacing_mm[0], p.sex) == (top, bottom, slice_mm, sex)
         assert p == random_params(seed, LEGACY_TRAINING_LEVELS)
     assert all(set(random_params(s).levels) <= set(LEGACY_TRAINING_LEVELS) for s in range(200000, 200060))
-    upper = [random_params(s, SUPPORTED_LEVELS).levels[0] for s in range(200000, 200060)]
+    upper = [random_params(s, THORACOLUMBAR_LEVELS).levels[0] for s in range(200000, 200060)]
     assert any(LEVELS.index(top) < LEVELS.index("T8") for top in upper)
 
 

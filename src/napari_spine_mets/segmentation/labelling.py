@@ -4,8 +4,9 @@ Vertebral bodies are separated by discs, so each connected body is one vertebra;
 parts behind it (pedicles, laminae, processes) are attached to the body they connect to
 through bone (a marker watershed inside the bone mask). Levels are then named by counting
 bodies from an anchor: the sacrum when it is in view (the body resting on it is S1), or a
-level the user names. Without an anchor nothing is guessed: the vertebrae are returned
-unnamed and the result says so.
+level the user names, or C2 when its dens is seen with C1 around it (``craniocervical``:
+C1 has no body, so it is found from its arch bone around the dens). Without an anchor
+nothing is guessed: the vertebrae are returned unnamed and the result says so.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Instances:
     labels: np.ndarray  # (z, y, x) int16, 0 = none
     count: int
     sacrum: np.ndarray  # bool
+    #: The instance whose body carries a dens (C2), and C1 found around it (``craniocervical``).
+    axis_id: int | None = None
+    atlas_id: int | None = None
 
 
 @dataclass
@@ -89,12 +93,32 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
         markers[pieces[index]] = new_id
     if len(pieces) > n:
         log.info("bodies merged through a disc were split: %d connected bodies -> %d vertebrae", n, len(pieces))
+    axis_id, atlas_id = _find_axis_and_atlas(pieces[order[0]] if pieces else None, classes, spacing, markers)
     bone = np.isin(classes, (1, 2, 3, 4))
     if pieces:  # the slices cut at discs are bone too: they go to the nearer body
         labels = watershed(np.zeros(classes.shape, np.uint8), markers=markers, mask=bone | (markers > 0))
     else:
         labels = markers
-    return Instances(labels=labels.astype(np.int16), count=len(pieces), sacrum=classes == SACRUM_CLASS)
+    return Instances(labels=labels.astype(np.int16), count=len(pieces) + (atlas_id is not None),
+                     sacrum=classes == SACRUM_CLASS, axis_id=axis_id, atlas_id=atlas_id)
+
+
+def _find_axis_and_atlas(top_body: np.ndarray | None, classes: np.ndarray, spacing: tuple[float, float, float],
+                         markers: np.ndarray) -> tuple[int | None, int | None]:
+    """(C2's instance id, C1's) when the most cranial body carries a dens; C1, which has no
+    body, becomes instance 1 (``markers`` are renumbered in place) from the arch bone around it."""
+    from .craniocervical import atlas_marker, find_dens
+
+    dens = find_dens(top_body, spacing) if top_body is not None else None
+    if dens is None:
+        return None, None
+    atlas = atlas_marker(classes == 2, dens, spacing)
+    if atlas is None:
+        log.info("a dens was seen on the most cranial body, but no atlas around it")
+        return 1, None
+    markers[markers > 0] += 1
+    markers[atlas & (markers == 0)] = 1
+    return 2, 1
 
 
 def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np.ndarray]:
@@ -201,12 +225,16 @@ def name_levels(
     *,
     ribs: RibAnchor | None = None,
 ) -> LevelNaming:
-    """Name each instance by counting from ``anchor`` = (instance id, level), else the sacrum, else the ribs.
+    """Name each instance by counting from ``anchor`` = (instance id, level), else the sacrum,
+    else C2's dens (with C1 found around it), else the ribs.
 
     ``ribs`` (``rib_anchor.find_rib_anchor`` on the same instances) gives the last
-    rib-bearing vertebra, taken as T12 when no sacrum is in view. When both are in view
+    rib-bearing vertebra, taken as T12 when no sacrum is in view and a vertebra below it
+    is in view (when the lowest vertebra in view bears ribs, nothing says T12 is not below
+    the view: no names are suggested). When both are in view
     they must agree: a disagreement (11 or 13 rib pairs, a transitional vertebra) is
-    flagged and the naming called unsure, never settled silently in favour of either.
+    flagged and the naming called unsure, never settled silently in favour of either; the
+    same holds for the sacrum and the dens, and for the dens and the ribs.
     """
     from scipy import ndimage
 
@@ -232,10 +260,24 @@ def name_levels(
         if ribs is not None:
             anchor_text, disagreement = _check_ribs_against_sacrum(naming, ribs, anchor_text)
             notes.extend(disagreement)
+        if instances.axis_id is not None and instances.atlas_id is not None:
+            counted = naming.get(instances.axis_id)
+            if counted == "C2":
+                anchor_text += f"; {_DENS_ANCHOR}: the two agree"
+            else:
+                notes.append(f"counting from S1 the vertebra with the dens is {counted or 'beyond C1'}, not C2: "
+                             "a vertebra missed or extra between them, or a transitional vertebra: check the level count")
         return LevelNaming(naming, anchor=anchor_text, confident=not notes, notes=notes)
-    if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id <= n:
+    if instances.axis_id is not None and instances.atlas_id is not None:
+        return _name_from_dens(n, instances.axis_id, ribs)
+    if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id < n:
         return _name_from_ribs(n, ribs)
     extra = list(ribs.notes) if ribs is not None else []
+    if ribs is not None and ribs.anchor_id == n:
+        # every vertebra down to the bottom of the view bears ribs: T12 may lie below it (a
+        # chest CT usually stops above T12), so counting from the last one would mostly be wrong
+        extra.append("every vertebra in view down to the lowest bears ribs: the last rib-bearing vertebra (T12) "
+                     "may lie below the field of view, so no level is suggested from the ribs")
     return LevelNaming(
         {i: None for i in range(1, n + 1)},
         anchor="none",
@@ -258,6 +300,24 @@ def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
     if notes:
         notes.append("levels counted from the last rib-bearing vertebra (as T12) are a suggestion: confirm one level")
     return LevelNaming(naming, anchor=ribs.describe("T12"), confident=ribs.confident and not notes, notes=notes)
+
+
+_DENS_ANCHOR = "C2's dens (the body whose peg rises into C1's ring)"
+
+
+def _name_from_dens(n: int, axis_id: int, ribs: RibAnchor | None) -> LevelNaming:
+    """Levels counted down from C2, whose dens is unmistakable; the ribs, when they give a
+    T12 with a vertebra below it, must agree."""
+    naming = _count_from(n, axis_id, "C2")
+    notes: list[str] = []
+    anchor_text = _DENS_ANCHOR
+    if ribs is not None and ribs.anchor_id is not None and ribs.anchor_id < n:
+        counted = naming.get(ribs.anchor_id) or "beyond the count"
+        if counted == "T12":
+            anchor_text += f"; {ribs.describe('T12')}: the two agree"
+        else:
+            notes.append(f"counting from C2 the last rib-bearing vertebra is {counted}, not T12: {COUNT_FLAG}")
+    return LevelNaming(naming, anchor=anchor_text, confident=not notes, notes=notes)
 
 
 def _check_ribs_against_sacrum(naming: dict[int, str | None], ribs: RibAnchor, anchor_text: str) -> tuple[str, list[str]]:

@@ -9,7 +9,7 @@ Every sample is reproducible from its seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -24,7 +24,8 @@ __all__ = ["TrainingSample", "LEGACY_TRAINING_LEVELS", "random_params", "make_sa
 #: The levels the shipped network was trained on (the generator's range before it drew
 #: T1-T7). The default of ``random_params`` so that every existing seed (training,
 #: validation, benchmark 200000+) still gives exactly the same case; pass
-#: ``synthetic.params.SUPPORTED_LEVELS`` to draw from T1-S1.
+#: ``synthetic.params.THORACOLUMBAR_LEVELS`` to draw from T1-S1 (network 0.2.0's range) or
+#: ``SUPPORTED_LEVELS`` to draw from C1-S1.
 LEGACY_TRAINING_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T8") :]
 
 
@@ -47,12 +48,14 @@ def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS
     lesions = []
     kinds, sites = ("lytic", "blastic", "mixed"), ("body", "body", "pedicle_left", "pedicle_right", "posterior")
     for level in rng.choice(levels, size=int(rng.integers(0, 4)), replace=False):
-        lesions.append(LesionSpec(str(level), str(rng.choice(kinds)), float(rng.uniform(4.0, 10.0)), str(rng.choice(sites))))
-    fracturable = [lv for lv in levels if lv != "S1"]
+        kind, radius, site = str(rng.choice(kinds)), float(rng.uniform(4.0, 10.0)), str(rng.choice(sites))
+        site = "posterior" if level == "C1" else site  # the atlas has no body or pedicles
+        lesions.append(LesionSpec(str(level), kind, radius, site))
+    fracturable = [lv for lv in levels if lv not in ("S1", "C1", "C2")]  # C1/C2 fractures are not modelled
     fracture = None
     if fracturable and rng.random() < 0.3:
         fracture = FractureSpec(str(rng.choice(fracturable)), float(rng.uniform(0.15, 0.5)), str(rng.choice(["wedge", "biconcave", "crush"])))
-    return SpineParams(
+    params = SpineParams(
         seed=seed,
         levels=tuple(levels),
         spacing_mm=spacing,
@@ -69,6 +72,9 @@ def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS
         lesions=tuple(lesions),
         fracture=fracture,
     )
+    if levels[0].startswith("C"):  # drawn last, so cases without a cervical level are as they were
+        params = replace(params, cervical_lordosis_deg=float(rng.uniform(15.0, 45.0)))
+    return params
 
 
 def make_sample(seed: int, working_spacing: float,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..anatomy import TOTALSEG_VERTEBRA_IDS
-from .params import SUPPORTED_LEVELS, UPPER_THORACIC_LEVELS, FractureSpec, SpineParams
+from .params import CERVICAL_LEVELS, SUPPORTED_LEVELS, UPPER_THORACIC_LEVELS, FractureSpec, SpineParams
 
 __all__ = ["LevelGeometry", "build_chain", "build_column", "LORDOSIS_SHARE", "KYPHOSIS_SHARE",
-           "ENDPLATE_CONCAVITY_MM"]
+           "CERVICAL_LORDOSIS_SHARE", "ENDPLATE_CONCAVITY_MM"]
 
 ENDPLATE_CONCAVITY_MM = 1.2
 
@@ -37,7 +37,28 @@ ENDPLATE_CONCAVITY_MM = 1.2
 # at the endplate centres, so a little larger). Body width dips slightly at T3-T4 and
 # depth grows fastest (T1 ~16 mm). Only the abstracts of these studies were read; Panjabi et al. 1991 (Spine 16:888) was
 # not checked. Values are rounded to what a synthetic image needs.
+#
+# C1-C7: C3-C7 body height ~14-15 mm, width ~16.5 mm at C3 rising to ~23 mm at C7, depth
+# ~15.5-17 mm (Ezra et al. 2017, Spine J, C3-C7 skeletal study: bodies larger caudally;
+# Bazaldua Cruz et al. 2011, Int J Morphol 29:325: bodies larger at lower levels, C3
+# pedicles largest; Prabavathy et al., IJAE: spinous process longest at C7, lamina height
+# rising C3->C7); discs ~5 mm; canal AP ~14 mm and LR ~24-25 mm with pedicles ~5-6 mm wide
+# angled ~45 deg medially (Panjabi et al. 1991, Spine 16:861, not checked). C2: body 15 mm
+# (the dens, drawn by ``cervical``, adds ~15.5 mm: Gosavi & Swamy 2012 dens height 14.9 mm,
+# Yousuf et al. 15.8 mm, AP 10.7 mm), large bifid spinous process. C1 has no body: its row
+# gives the lateral-mass height (17 mm), the C1/C2 joint gap below (~2 mm), the canal behind the dens
+# (Patel & Gupta, IJRMS: canal AP 28 mm and LR 26.6 mm including the dens, anterior arch
+# 10.2 mm and posterior arch 8.7 mm high, atlas width 71 mm) and the transverse process
+# reach (+-38 mm). Its "depth" is set so that a 'posterior' lesion lands in the posterior
+# arch. Only abstracts were read; values are rounded to what a synthetic image needs.
 _TABLE: dict[str, tuple[float, ...]] = {
+    "C1": (17.0, 52, 14, 1.5, 14, 26, 0.0, 0.0, 0, 38, 0, 0),
+    "C2": (15.0, 17.5, 15.5, 5.0, 16, 24, 7.0, 8.0, 30, 28, 26, 20),
+    "C3": (14.5, 16.5, 15.5, 5.0, 14.5, 24, 5.2, 7.0, 45, 27, 18, 25),
+    "C4": (14.3, 17.5, 16.0, 5.5, 14, 24.5, 5.3, 7.0, 46, 28, 19, 25),
+    "C5": (14.0, 18.5, 16.5, 5.5, 14, 25, 5.5, 7.0, 46, 29, 20, 25),
+    "C6": (14.2, 20.5, 17.0, 5.5, 14, 24.5, 5.6, 7.0, 43, 30, 24, 28),
+    "C7": (15.0, 23.0, 17.0, 4.5, 14, 24, 6.3, 7.5, 36, 35, 36, 35),
     "T1": (15.5, 29, 16.5, 4.0, 15, 21, 8.0, 9.5, 28, 37, 38, 30),
     "T2": (16.5, 28, 18.0, 4.0, 15, 19, 6.5, 10.5, 22, 38, 38, 38),
     "T3": (17.5, 27.5, 20.0, 4.0, 15, 17.5, 5.0, 11.0, 17, 38, 37, 45),
@@ -65,6 +86,14 @@ LORDOSIS_SHARE = {"L1": 0.10, "L2": 0.15, "L3": 0.20, "L4": 0.25, "L5": 0.30}
 #: not 1: the kyphosis flattens towards its ends (T1 and T12 are inflection zones), so
 #: T1-T12 totals ~10 x the per-level angle (~42 deg at the default 4 deg; normal 30-50).
 KYPHOSIS_SHARE = {"T1": 0.5, "T2": 0.6, "T3": 0.8, "T12": 0.5}
+
+#: Share of ``cervical_lordosis_deg`` carried by the segment below each level (C2-C3 to
+#: C6-C7; their sum is the C2-C7 angle). C7-T1 adds none; C1 sits ~5 deg extended on C2.
+CERVICAL_LORDOSIS_SHARE = {"C2": 0.15, "C3": 0.20, "C4": 0.22, "C5": 0.23, "C6": 0.20, "C7": 0.0}
+_C1_ON_C2_DEG = -5.0
+#: Sagittal tilt (deg) range of the cervical levels: a head lying in a scanner is neither
+#: hyperextended nor flexed chin-on-chest, whatever the random thoracic kyphosis was.
+CERVICAL_TILT_RANGE_DEG = (-20.0, 35.0)
 
 #: Forward tilt (deg) beyond which the kyphosis stops adding above T8: random lordosis,
 #: sacral slope and kyphosis drawn independently could otherwise lay T1 horizontal, which
@@ -97,6 +126,10 @@ class LevelGeometry:
     @property
     def thoracic(self) -> bool:
         return self.level.startswith("T")
+
+    @property
+    def cervical(self) -> bool:
+        return self.level.startswith("C")
 
     @property
     def u_dir(self) -> np.ndarray:
@@ -179,6 +212,10 @@ def _segment_angle(upper: str, params: SpineParams) -> float:
     """Change of tilt (degrees) from the level below ``upper`` to ``upper``."""
     if upper in LORDOSIS_SHARE:
         return -params.lordosis_deg * LORDOSIS_SHARE[upper]
+    if upper in CERVICAL_LORDOSIS_SHARE:
+        return -params.cervical_lordosis_deg * CERVICAL_LORDOSIS_SHARE[upper]
+    if upper == "C1":
+        return _C1_ON_C2_DEG
     if upper in KYPHOSIS_SHARE:
         return KYPHOSIS_SHARE[upper] * params.kyphosis_deg_per_level
     return params.kyphosis_deg_per_level
@@ -216,6 +253,8 @@ def build_chain(params: SpineParams) -> list[LevelGeometry]:
             geo.theta = below.theta + np.radians(_segment_angle(level, params)) + below.wedge_angle()
             if level in UPPER_THORACIC_LEVELS:
                 geo.theta = min(geo.theta, max(below.theta, np.radians(MAX_UPPER_TILT_DEG)))
+            if level in CERVICAL_LEVELS:
+                geo.theta = float(np.clip(geo.theta, *np.radians(CERVICAL_TILT_RANGE_DEG)))
             top_centre = below.world(below.height / 2 - float(below.collapse_top(0.0, 0.0)), 0.0, 0.0)
             direction = below.u_dir + geo.u_dir
             direction /= np.linalg.norm(direction)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..anatomy import TOTALSEG_SACRUM, VertebraPart
 from .anatomy_model import LevelGeometry
+from .cervical import draw_atlas, draw_subaxial
 from .shapes import Grid, ellipse_sd
 from .tissues import Tissue
 from .vertebra import CaseArrays, bone_box, draw_vertebra
@@ -42,12 +43,22 @@ def sacral_segments(s1: LevelGeometry) -> list[LevelGeometry]:
 
 
 def draw_column(column: list[LevelGeometry], sacrum: list[LevelGeometry], grid: Grid,
-                arrays: CaseArrays) -> None:
-    """Paint the discs into the gaps between the endplates, then every vertebra over them."""
+                arrays: CaseArrays, axis: LevelGeometry | None = None) -> None:
+    """Paint the discs into the gaps between the endplates, then every vertebra over them.
+
+    ``axis`` is C2's geometry (drawn or not), which places C1's ring around the dens.
+    """
     for upper, lower in zip(column[:-1], column[1:]):
-        draw_disc(upper, lower, grid, arrays)
+        if upper.level != "C1":  # C1/C2 is a pair of synovial joints, not a disc
+            draw_disc(upper, lower, grid, arrays)
     for i, geo in enumerate(column):
         disc_above = column[i - 1].disc_below if i > 0 else 6.0
+        if geo.level == "C1":
+            draw_atlas(geo, axis, grid, arrays)
+            continue
+        if geo.cervical:
+            draw_subaxial(geo, grid, arrays, disc_above)
+            continue
         is_s1 = geo.level == "S1"
         draw_vertebra(geo, grid, arrays, disc_above, sacral=is_s1,
                       alae=S1_ALAE_MM if is_s1 else 0.0,

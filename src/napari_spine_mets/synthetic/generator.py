@@ -14,10 +14,13 @@ from ..volume import LabelMap, PatientIdentity, Volume, VolumeMetadata
 from .anatomy_model import LevelGeometry, build_chain
 from .column import draw_column, sacral_segments
 from .lesions import draw_lesions
+from .neck import draw_neck
 from .params import SpineParams
 from .render import render_ct
 from .ribs_pelvis import draw_pelvis, draw_ribs
 from .shapes import Grid
+from .shoulder_girdle import draw_shoulder_girdle
+from .skull_base import draw_skull_base, paint_brain
 from .soft_tissue import Track, draw_soft_tissue, fat_thickness, spine_track
 from .tissues import TISSUE_NAMES, hu_table
 from .truth import FractureTruth, LesionTruth, VertebraTruth, fracture_truth, lesion_truth, vertebra_truth
@@ -52,9 +55,15 @@ class SyntheticCase:
     vertebra_truth: list[VertebraTruth] = field(default_factory=list)
 
 
+#: How far (mm) the field of view reaches above C1's top, to show the skull base.
+SKULL_VIEW_MM = 40.0
+
+
 def _make_grid(column: list, sacrum: list, params: SpineParams) -> Grid:
     sz, sy, sx = params.spacing_mm
     top = column[0].center[2] + column[0].height / 2 + 4.0
+    if column[0].level == "C1":
+        top += SKULL_VIEW_MM
     lowest = sacrum if sacrum else column[-1:]
     bottom = min(g.center[2] - max(g.height, g.depth) / 2 for g in lowest) - 6.0
     nz = int(np.ceil((top - bottom) / sz)) + 1
@@ -81,13 +90,21 @@ def generate_spine_ct(params: SpineParams | None = None, progress: Progress | No
     tissue, cavity = draw_soft_tissue(grid, track, params, np.random.default_rng([params.seed, 1]))
     if track.upper_thorax:
         draw_upper_thorax(tissue, cavity, grid, track, params)
+    if track.cervical:
+        draw_neck(tissue, grid, track, chain)
+    if column[0].level == "C1":
+        paint_brain(tissue, grid, column[0])
     lut = hu_table(params)
     arrays = CaseArrays(tissue=tissue, vlabel=np.zeros(grid.shape, np.uint8), parts=np.zeros(grid.shape, np.uint8),
                         hu=lut[tissue], lut=lut, spacing=grid.spacing)
     report(0.35, "vertebrae")
-    draw_column(column, sacrum, grid, arrays)
+    draw_column(column, sacrum, grid, arrays, axis=next(g for g in chain if g.level == "C2"))
     if params.ribs:
         _draw_ribs(chain, column, grid, track, arrays, params)
+    if track.cervical:
+        draw_shoulder_girdle(grid, track, arrays)
+    if column[0].level == "C1":
+        draw_skull_base(column[0], grid, arrays)
     if column[-1].level == "S1":
         draw_pelvis(column[-1], grid, track, arrays, track.levels.get("L5", column[-1].center[2] + 40.0))
     report(0.55, "lesions")

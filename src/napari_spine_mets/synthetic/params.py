@@ -18,6 +18,8 @@ __all__ = [
     "FractureSpec",
     "SpineParams",
     "SUPPORTED_LEVELS",
+    "THORACOLUMBAR_LEVELS",
+    "CERVICAL_LEVELS",
     "UPPER_THORACIC_LEVELS",
     "trabecular_hu_for_age",
 ]
@@ -25,8 +27,16 @@ __all__ = [
 LesionKind = Literal["lytic", "blastic", "mixed"]
 LesionSite = Literal["body", "pedicle_left", "pedicle_right", "posterior"]
 
-#: Levels the generator draws: the thoracic, lumbar and first sacral vertebrae (no cervical).
-SUPPORTED_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T1") :]
+#: Levels the generator draws: the cervical, thoracic, lumbar and first sacral vertebrae.
+SUPPORTED_LEVELS: tuple[str, ...] = LEVELS[: LEVELS.index("S1") + 1]
+
+#: The generator's range before it drew the neck (T1-S1): callers that want the old range
+#: (training and benchmark seeds that must keep giving the same cases) pass this.
+THORACOLUMBAR_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T1") : LEVELS.index("S1") + 1]
+
+#: C1-C7. When any of them is drawn, the neck, shoulders and (with C1) the skull base are
+#: painted above the thoracic inlet; cases of T1 and below keep their voxels exactly.
+CERVICAL_LEVELS: tuple[str, ...] = LEVELS[: LEVELS.index("T1")]
 
 #: Levels above the original T8-S1 model. When any of them is drawn, the upper-thorax
 #: soft tissue (lungs, mediastinum, heart, thoracic aorta, sternum) replaces the lower-thorax
@@ -99,7 +109,7 @@ class SpineParams:
 
     #: Seed of every random choice (noise, texture, lesion shape and position, UIDs).
     seed: int = 0
-    #: Contiguous levels to draw, cranial to caudal (T1..S1 supported).
+    #: Contiguous levels to draw, cranial to caudal (C1..S1 supported).
     levels: tuple[str, ...] = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
     #: Draw the sacrum below S1 (S2-S5, TotalSegmentator label "sacrum") when S1 is drawn.
     include_sacrum: bool = True
@@ -111,6 +121,9 @@ class SpineParams:
     lordosis_deg: float = 50.0
     #: Thoracic kyphosis added per thoracic motion segment, in degrees.
     kyphosis_deg_per_level: float = 4.0
+    #: Cervical lordosis in degrees (C2-C7 Cobb angle; normal ~20-40). Only shapes cases
+    #: that draw a cervical level.
+    cervical_lordosis_deg: float = 30.0
     #: Sacral slope in degrees (S1 superior endplate against the axial plane).
     sacral_slope_deg: float = 35.0
     #: Patient age in years; trabecular bone density falls linearly with age.
@@ -149,6 +162,9 @@ class SpineParams:
             raise ValueError(f"fracture level {self.fracture.level} is not among the drawn levels")
         if self.fracture is not None and self.fracture.level.upper() == "S1":
             raise ValueError("a compression fracture of S1 is not modelled")
+        _check_craniocervical(self.lesions, self.fracture)
+        if not 0.0 <= self.cervical_lordosis_deg <= 60.0:
+            raise ValueError(f"cervical lordosis must be 0-60 deg, got {self.cervical_lordosis_deg}")
         if len(self.spacing_mm) != 3 or min(self.spacing_mm) <= 0 or max(self.spacing_mm) > 5:
             raise ValueError(f"spacing must be three values in (0, 5] mm, got {self.spacing_mm}")
         if not 150.0 <= self.fov_mm <= 500.0:
@@ -170,6 +186,18 @@ class SpineParams:
         out["spacing_mm"] = list(self.spacing_mm)
         out["lesions"] = [asdict(lesion) for lesion in self.lesions]
         return out
+
+
+def _check_craniocervical(lesions: tuple[LesionSpec, ...], fracture: FractureSpec | None) -> None:
+    """C1 has no body and no pedicles (lesions there only in its arches); C1 and C2 have no
+    compression fracture model (their fractures, Jefferson and odontoid, are different)."""
+    for lesion in lesions:
+        if lesion.level.upper() == "C1" and lesion.site != "posterior":
+            raise ValueError(f"C1 (atlas) has no body or pedicles: a lesion there must have site "
+                             f"'posterior', got {lesion.site!r}")
+    if fracture is not None and fracture.level.upper() in ("C1", "C2"):
+        raise ValueError(f"a compression fracture of {fracture.level.upper()} is not modelled "
+                         "(the atlas has no body; the axis's dens fractures differently)")
 
 
 def trabecular_hu_for_age(age_years: float) -> float:

@@ -17,6 +17,7 @@ __all__ = [
     "Grid",
     "BoxView",
     "ellipse_sd",
+    "ellipsoid_sd",
     "segment_sd",
     "rounded_intersection",
     "smooth_union",
@@ -88,6 +89,13 @@ def ellipse_sd(p: np.ndarray, q: np.ndarray, a: float | np.ndarray, b: float | n
     """Approximate signed distance to the ellipse (p/a)^2 + (q/b)^2 = 1 (first-order, good near it)."""
     k0 = np.sqrt((p / a) ** 2 + (q / b) ** 2)
     k1 = np.sqrt((p / (a * a)) ** 2 + (q / (b * b)) ** 2)
+    return k0 * (k0 - 1.0) / np.maximum(k1, 1e-6)
+
+
+def ellipsoid_sd(p: tuple[np.ndarray, ...], radii: tuple[float, ...]) -> np.ndarray:
+    """Approximate signed distance to the axis-aligned ellipsoid sum (p_i / r_i)^2 = 1 (first order)."""
+    k0 = np.sqrt(sum((pi / r) ** 2 for pi, r in zip(p, radii)))
+    k1 = np.sqrt(sum((pi / (r * r)) ** 2 for pi, r in zip(p, radii)))
     return k0 * (k0 - 1.0) / np.maximum(k1, 1e-6)
 
 

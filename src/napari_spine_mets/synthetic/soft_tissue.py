@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .anatomy_model import LevelGeometry
-from .params import UPPER_THORACIC_LEVELS, SpineParams
+from .params import CERVICAL_LEVELS, UPPER_THORACIC_LEVELS, SpineParams
 from .shapes import Grid
 from .tissues import Tissue
 
@@ -44,6 +44,11 @@ class Track:
         return draws_upper_thorax(self.levels)
 
     @property
+    def cervical(self) -> bool:
+        """Whether a cervical level is drawn (the neck is then painted above the inlet)."""
+        return any(level in CERVICAL_LEVELS for level in self.levels)
+
+    @property
     def organ_levels(self) -> dict[str, float]:
         """Level z's that place the organs: the whole chain for the chest model, else the
         drawn levels (the original T8-S1 model, kept voxel-identical)."""
@@ -51,8 +56,9 @@ class Track:
 
 
 def draws_upper_thorax(levels: Iterable[str]) -> bool:
-    """Whether any of ``levels`` lies above T8 (the chest model is then used)."""
-    return any(level in UPPER_THORACIC_LEVELS for level in levels)
+    """Whether any of ``levels`` lies above T8 (the chest model is then used; a neck case
+    uses it too, below the thoracic inlet)."""
+    return any(level in UPPER_THORACIC_LEVELS or level in CERVICAL_LEVELS for level in levels)
 
 
 def fat_thickness(params: SpineParams) -> float:

@@ -38,6 +38,10 @@ class Tissue(IntEnum):
     TABLE = 17
     RIB_MARROW = 18
     NUCLEUS = 19
+    #: Ligaments and joint spaces (transverse ligament of the atlas, C1/C2 and C0/C1 joints).
+    LIGAMENT = 20
+    THYROID = 21
+    BRAIN = 22
 
 
 TISSUE_NAMES: dict[int, str] = {int(t): t.name.lower() for t in Tissue if t != Tissue.AIR}
@@ -68,6 +72,9 @@ def hu_table(params: SpineParams) -> np.ndarray:
         Tissue.LESION_LYTIC: 35.0,
         Tissue.LESION_BLASTIC: 820.0,
         Tissue.TABLE: -350.0,
+        Tissue.LIGAMENT: 75.0,
+        Tissue.THYROID: 150.0 if enhanced else 80.0,
+        Tissue.BRAIN: 38.0,
     }
     for tissue, hu in values.items():
         table[int(tissue)] = hu

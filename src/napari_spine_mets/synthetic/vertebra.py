@@ -189,7 +189,7 @@ def _paint_canal(geo: LevelGeometry, box: BoxView, arrays: CaseArrays, u: np.nda
     arrays.set_tissue(sl, inside, Tissue.CSF)
     arrays.parts[sl][inside] = VertebraPart.CANAL
     if geo.level in _CORD_LEVELS:
-        cord = ellipse_sd(w, v - (v_c - 0.5), 4.8, 3.8)
+        cord = ellipse_sd(w, v - (v_c - 0.5), *_CORD_HALF_AXES.get(geo.level, (4.8, 3.8)))
         if geo.level == _CONUS_LEVEL:  # the conus medullaris ends at the L1 body's lower third
             cord = np.maximum(cord, -geo.height * 0.2 - u)
         in_cord = inside & (cord < 0)
@@ -199,5 +199,10 @@ def _paint_canal(geo: LevelGeometry, box: BoxView, arrays: CaseArrays, u: np.nda
 
 
 _CONUS_LEVEL = "L1"
-_CORD_LEVELS = ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1")
+_CORD_LEVELS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7",
+                "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1")
 _CORD_ID = 79
+#: Cord half widths (LR, AP) in mm where they differ from the thoracic ~10 x 8 mm: the
+#: cervical cord is ~11 x 8 mm at C1-C3 and widest (~13 x 8 mm, cervical enlargement) at C4-C7.
+_CORD_HALF_AXES = {"C1": (5.6, 4.1), "C2": (5.6, 4.1), "C3": (5.8, 4.1), "C4": (6.4, 4.0),
+                   "C5": (6.6, 4.0), "C6": (6.4, 4.0), "C7": (6.0, 3.9)}

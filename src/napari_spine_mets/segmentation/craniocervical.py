@@ -1,0 +1,83 @@
+"""C1 and C2: the atlas, which has no body, and the axis, whose dens is the level anchor at the top.
+
+The network labels parts, and C1 has no vertebral body: its anterior arch, lateral masses
+and posterior arch are all "posterior elements", so counting bodies would never find it and
+its bone would join C2 (``find_instances`` gives arch bone to the nearest body). C2 is the
+one vertebra whose body carries a peg, the dens, rising into C1's ring: a body whose axial
+area, above the body proper, continues as a narrow column (``find_dens``). Finding it
+names the levels from the top of the spine, as the sacrum does from the bottom, and tells
+where C1 is: the arch bone beside and around the dens, above C2's body (``atlas_marker``).
+
+Array axis 0 runs inferior -> superior (larger index = more cranial), as everywhere in
+``segmentation``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Dens", "find_dens", "atlas_marker", "MIN_DENS_MM", "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
+
+#: Above the body proper, a column of body this tall (mm) is a dens (it is ~15 mm above C2's body).
+MIN_DENS_MM = 7.0
+#: A slice of the body whose area is below this fraction of the body's largest area is peg, not body
+#: (the dens is ~10 mm across, C2's body ~16 x 16 mm: ~0.3 of it).
+DENS_AREA_FRACTION = 0.55
+#: The dens is a narrow column: at most this wide (mm) in either direction (it is ~10 mm); a body
+#: cut obliquely by the top of the view also narrows upwards, but over its whole width.
+MAX_DENS_WIDTH_MM = 16.0
+#: C1's bone lies within this distance (mm, in plane) of the dens: its lateral masses and arches.
+ATLAS_REACH_MM = 45.0
+#: Less arch bone than this (mm³) above C2's body is not an atlas (a cut-off facet, noise).
+MIN_ATLAS_MM3 = 600.0
+
+
+@dataclass(frozen=True)
+class Dens:
+    """Where C2's body proper ends and its peg, in the slices of the body piece."""
+
+    body_top: int  # highest slice of the body proper
+    peg_top: int  # highest slice of the dens
+    centre_yx: tuple[float, float]  # the dens' centre, in plane (voxels)
+
+
+def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | None:
+    """The dens on top of ``body`` (one vertebra's body mask, on the whole grid), or None.
+
+    A peg is an unbroken column of body above the body proper (the slices of at least
+    ``DENS_AREA_FRACTION`` of the largest area), ``MIN_DENS_MM`` tall or more, no wider than
+    ``MAX_DENS_WIDTH_MM`` in any slice, ending below the top of the view (a body cut by the
+    view's edge is not a peg).
+    """
+    area = body.sum(axis=(1, 2)).astype(float)
+    zs = np.nonzero(area)[0]
+    if zs.size == 0:
+        return None
+    wide = np.nonzero(area >= DENS_AREA_FRACTION * area.max())[0]
+    body_top, top = int(wide.max()), int(zs.max())
+    peg = area[body_top + 1 : top + 1]
+    if peg.size == 0 or (peg == 0).any() or top >= body.shape[0] - 1:
+        return None
+    if (top - body_top) * spacing[0] < MIN_DENS_MM:
+        return None
+    column = body[body_top + 1 : top + 1]
+    for plane in column:
+        ys, xs = np.nonzero(plane)
+        if max((np.ptp(ys) + 1) * spacing[1], (np.ptp(xs) + 1) * spacing[2]) > MAX_DENS_WIDTH_MM:
+            return None
+    ys, xs = np.nonzero(column.any(axis=0))
+    return Dens(body_top=body_top, peg_top=top, centre_yx=(float(ys.mean()), float(xs.mean())))
+
+
+def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float, float]) -> np.ndarray | None:
+    """C1's arch bone: ``posterior`` (the network's posterior-element class) above C2's body
+    proper and within ``ATLAS_REACH_MM`` of the dens; None when too little is there."""
+    z = np.arange(posterior.shape[0])[:, None, None]
+    y = (np.arange(posterior.shape[1])[None, :, None] - dens.centre_yx[0]) * spacing[1]
+    x = (np.arange(posterior.shape[2])[None, None, :] - dens.centre_yx[1]) * spacing[2]
+    marker = posterior & (z > dens.body_top) & (y**2 + x**2 <= ATLAS_REACH_MM**2)
+    if float(marker.sum()) * float(np.prod(spacing)) < MIN_ATLAS_MM3:
+        return None
+    return marker

@@ -1,0 +1,82 @@
+"""C1 (no body) and C2 (the dens) from the network's part classes, and naming from the dens.
+
+Network-free: the "network output" is the synthetic ground truth's classes carried to the
+2 mm working grid, where ``find_instances`` works. Each test fails if the dens or the atlas
+is not found, or if a body that is not C2 is taken for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_spine_mets.anatomy import level_of_label
+from napari_spine_mets.segmentation.classes import target_from_truth
+from napari_spine_mets.segmentation.craniocervical import find_dens
+from napari_spine_mets.segmentation.labelling import Instances, find_instances, name_levels
+from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
+from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
+
+
+def _working(levels: tuple[str, ...], spacing_mm: tuple[float, float, float], sacrum: bool = False):
+    case = generate_spine_ct(SpineParams(seed=5, levels=levels, spacing_mm=spacing_mm, fov_mm=240, lesions=(),
+                                         fracture=None, include_sacrum=sacrum))
+    classes = target_from_truth(case.parts.array, case.vertebrae.array)
+    shape = working_shape(classes.shape, case.ct.spacing, 2.0)
+    spacing = tuple(float(f) * s / c for f, s, c in zip(classes.shape, case.ct.spacing, shape))
+    return resample_labels(classes, shape), resample_labels(case.vertebrae.array, shape), spacing
+
+
+def _truth_levels(instances: Instances, truth: np.ndarray) -> list[str | None]:
+    out = []
+    for i in range(1, instances.count + 1):
+        ids, counts = np.unique(truth[instances.labels == i], return_counts=True)
+        keep = ids > 0
+        out.append(level_of_label(int(ids[keep][np.argmax(counts[keep])])) if keep.any() else None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def neck():
+    return _working(("C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1"), (2.0, 0.8, 0.8))
+
+
+def test_c1_without_a_body_is_found_around_the_dens_and_c2_names_the_rest(neck) -> None:
+    classes, truth, spacing = neck
+    instances = find_instances(classes, spacing)
+    assert (instances.atlas_id, instances.axis_id) == (1, 2)
+    assert instances.count == 8  # C1 counted although it has no body
+    assert _truth_levels(instances, truth) == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1"]
+    for instance, label in ((1, 50), (2, 49)):  # TotalSegmentator ids of C1 and C2
+        mine = truth == label
+        assert (instances.labels[mine] == instance).mean() > 0.8, label
+    naming = name_levels(instances, spacing)
+    assert "dens" in naming.anchor and naming.confident
+    assert [naming.levels[i] for i in range(1, 9)] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1"]
+
+
+def test_no_dens_below_c2_nor_on_a_body_cut_by_the_view() -> None:
+    for levels in (("C3", "C4", "C5", "C6"), ("T11", "T12", "L1", "L2")):
+        classes, truth, spacing = _working(levels, (1.25, 0.8, 0.8))
+        instances = find_instances(classes, spacing)
+        assert instances.axis_id is None and instances.atlas_id is None, levels
+        assert instances.count == len(levels)
+    # a lumbar body whose top the view cuts obliquely narrows upwards, but over its whole width
+    body = np.zeros((20, 40, 40), dtype=bool)
+    for z in range(20):
+        half = 14 if z < 12 else 14 - 2 * (z - 11)
+        body[z, 20 - half:20 + half, 20 - half:20 + half] = True
+    body[19:] = False
+    assert find_dens(body, (2.0, 1.0, 1.0)) is None
+
+
+def test_the_dens_and_the_sacrum_must_agree_on_the_count() -> None:
+    classes, truth, spacing = _working(("C1", "C2", "C3", "C4"), (2.0, 0.8, 0.8))
+    instances = find_instances(classes, spacing)
+    assert instances.count == 4
+    # C4 taken for a sacrum says C3 is S1: the two anchors disagree, and that is flagged
+    sacrum = instances.labels == 4
+    labels = np.where(sacrum, 0, instances.labels).astype(np.int16)
+    naming = name_levels(Instances(labels, 3, sacrum, instances.axis_id, instances.atlas_id), spacing)
+    assert naming.levels[3] == "S1" and not naming.confident
+    assert any("dens is" in note and "not C2" in note for note in naming.notes)

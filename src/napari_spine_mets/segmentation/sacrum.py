@@ -63,7 +63,7 @@ def part_s1_from_sacrum(labels: np.ndarray, sacrum: np.ndarray, smooth: np.ndarr
                         spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """(vertebra labels, sacrum mask) with S1 and the sacrum meeting on their fused endplates.
 
-    ``labels``: vertebra instances on the fine grid; ``sacrum``: the network's sacrum there;
+    ``labels``: vertebra instances on the fine grid; ``sacrum``: the sacrum's bone there (``sacrum_bone``);
     ``smooth``: lightly smoothed HU. Only the vertebra resting on the sacrum and the sacrum
     change; everything else is returned as it was.
     """

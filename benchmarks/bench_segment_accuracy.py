@@ -1,10 +1,11 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--device auto]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--device auto]``
 
 (a) held-out synthetic cases (seeds from 200000, never used in training or validation),
 levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
-from T1–S1, whose T1–T7 vertebrae are reported on their own;
+from T1–S1, whose T1–T7 vertebrae are reported on their own; ``--cervical-cases`` more from
+seeds 220000 drawn from C1–T4, whose C1–C7 are reported on their own;
 (b) the real CT in ../shared/data against TotalSegmentator's labels (T11 = 33, T12 = 32).
 Synthetic Dice is given twice: by level name (a wrongly named or unnamed vertebra scores 0)
 and by best overlap (segmentation quality alone).
@@ -82,6 +83,10 @@ def reference_grid(labels: np.ndarray) -> dict:
 
 
 UPPER_THORACIC = ("T1", "T2", "T3", "T4", "T5", "T6", "T7")
+CERVICAL = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
+#: Where the cervical held-out cases are drawn from: every case shows the neck or the
+#: cervicothoracic junction (3 to 11 contiguous levels of C1-T4).
+CERVICAL_RANGE = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4")
 
 
 def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int = 200_000,
@@ -117,18 +122,21 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
         "level_accuracy": float(np.mean([c["levels_correct"] for c in per_case])) if per_case else None,
         "mean_ceiling_vs_3mm_copy": float(np.mean([d for c in per_case for d in c["ceiling_vs_3mm_copy"].values()]))
         if per_case else None,
-        **_upper_thoracic(per_case),
+        **_group(per_case, UPPER_THORACIC, "t1_t7"),
+        **_group(per_case, CERVICAL, "c1_c7"),
     }
 
 
-def _upper_thoracic(per_case: list[dict]) -> dict:
-    """Mean Dice of the T1–T7 vertebrae alone (the shipped network first saw them in fine-tuning)."""
-    by_name = [d for c in per_case for level, d in c["dice"].items() if level in UPPER_THORACIC]
-    matched = [d for c in per_case for level, d in c["dice_best_match"].items() if level in UPPER_THORACIC]
+def _group(per_case: list[dict], levels: tuple[str, ...], prefix: str) -> dict:
+    """Mean Dice of one group of vertebrae alone (T1–T7, C1–C7: the levels added to training later)."""
+    by_name = [d for c in per_case for level, d in c["dice"].items() if level in levels]
+    matched = [d for c in per_case for level, d in c["dice_best_match"].items() if level in levels]
     if not by_name:
         return {}
-    return {"t1_t7_vertebrae": len(by_name), "t1_t7_mean_dice": float(np.mean(by_name)),
-            "t1_t7_mean_dice_best_match": float(np.mean(matched))}
+    per_level = {lv: float(np.mean([c["dice_best_match"][lv] for c in per_case if lv in c["dice_best_match"]]))
+                 for lv in levels if any(lv in c["dice_best_match"] for c in per_case)}
+    return {f"{prefix}_vertebrae": len(by_name), f"{prefix}_mean_dice": float(np.mean(by_name)),
+            f"{prefix}_mean_dice_best_match": float(np.mean(matched)), f"{prefix}_best_match_by_level": per_level}
 
 
 def real(device: str, weights_dir: Path | None) -> dict:
@@ -168,6 +176,9 @@ def main() -> int:
     parser.add_argument("--weights-dir", type=Path, help="evaluate the weights in this folder (default: the package's)")
     parser.add_argument("--out-name", default="bench_segment_accuracy", help="results file name (benchmarks/results/NAME.json)")
     parser.add_argument("--upper-cases", type=int, default=4, help="held-out cases drawn from T1–S1 (seeds 210000+)")
+    parser.add_argument("--cervical-cases", type=int, default=0,
+                        help="held-out cases drawn from C1–T4 (seeds 220000+; the shipped network before 0.3 "
+                             "never saw cervical levels)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     started = time.time()
@@ -180,6 +191,8 @@ def main() -> int:
         "synthetic": synthetic(args.cases, args.device, args.weights_dir),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
                                      supported=THORACOLUMBAR_LEVELS),
+        "synthetic_cervical": synthetic(args.cervical_cases, args.device, args.weights_dir, seed_base=220_000,
+                                        supported=CERVICAL_RANGE) if args.cervical_cases else None,
         "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),
@@ -195,6 +208,14 @@ def main() -> int:
               f"by name {u['mean_vertebra_dice']:.3f}, level accuracy {u['level_accuracy']:.2f}; "
               f"T1–T7 alone ({u.get('t1_t7_vertebrae', 0)} vertebrae): {u.get('t1_t7_mean_dice_best_match', float('nan')):.3f} "
               f"best overlap, {u.get('t1_t7_mean_dice', float('nan')):.3f} by name")
+    c = data["synthetic_cervical"]
+    if c:
+        anchors = sum("dens" in case["anchor"] for case in c["cases"])
+        print(f"synthetic C1–T4 ({args.cervical_cases} cases): best overlap {c['mean_vertebra_dice_best_match']:.3f}, "
+              f"by name {c['mean_vertebra_dice']:.3f}, level accuracy {c['level_accuracy']:.2f}, named from the dens "
+              f"in {anchors}; C1–C7 alone ({c.get('c1_c7_vertebrae', 0)}): "
+              f"{c.get('c1_c7_mean_dice_best_match', float('nan')):.3f} best overlap, "
+              f"{c.get('c1_c7_mean_dice', float('nan')):.3f} by name")
     for level, m in r["matches"].items():
         print(f"real {level}: Dice {m['dice']:.3f}, at 3 mm {m['dice_at_3mm']:.3f} (matched {m['best_match_name']})")
     print(f"real: reference runs multiple of 3 voxels {r['reference_grid']['fraction_multiple_of_3_voxels']}, "

@@ -80,3 +80,14 @@ def test_the_dens_and_the_sacrum_must_agree_on_the_count() -> None:
     naming = name_levels(Instances(labels, 3, sacrum, instances.axis_id, instances.atlas_id), spacing)
     assert naming.levels[3] == "S1" and not naming.confident
     assert any("dens is" in note and "not C2" in note for note in naming.notes)
+
+
+def test_a_dens_without_c1_around_it_names_levels_only_as_a_suggestion(neck) -> None:
+    classes, truth, spacing = neck
+    found = find_instances(classes, spacing)
+    # C1 missed (as if the network had not found its arch): C2 is still the body with the peg
+    labels = np.where(found.labels == 1, 0, found.labels - 1).astype(np.int16)
+    instances = Instances(labels, found.count - 1, found.sacrum, axis_id=1, atlas_id=None)
+    naming = name_levels(instances, spacing)
+    assert [naming.levels[i] for i in range(1, 8)] == ["C2", "C3", "C4", "C5", "C6", "C7", "T1"]
+    assert not naming.confident and any("no C1 around it" in note for note in naming.notes)

@@ -268,8 +268,8 @@ def name_levels(
                 notes.append(f"counting from S1 the vertebra with the dens is {counted or 'beyond C1'}, not C2: "
                              "a vertebra missed or extra between them, or a transitional vertebra: check the level count")
         return LevelNaming(naming, anchor=anchor_text, confident=not notes, notes=notes)
-    if instances.axis_id is not None and instances.atlas_id is not None:
-        return _name_from_dens(n, instances.axis_id, ribs)
+    if instances.axis_id is not None:
+        return _name_from_dens(n, instances.axis_id, ribs, atlas_seen=instances.atlas_id is not None)
     if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id < n:
         return _name_from_ribs(n, ribs)
     extra = list(ribs.notes) if ribs is not None else []
@@ -305,12 +305,17 @@ def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
 _DENS_ANCHOR = "C2's dens (the body whose peg rises into C1's ring)"
 
 
-def _name_from_dens(n: int, axis_id: int, ribs: RibAnchor | None) -> LevelNaming:
-    """Levels counted down from C2, whose dens is unmistakable; the ribs, when they give a
+def _name_from_dens(n: int, axis_id: int, ribs: RibAnchor | None, atlas_seen: bool) -> LevelNaming:
+    """Levels counted down from C2, whose dens is unmistakable when C1's ring is seen round it
+    (without C1, the top of the view cutting it, a suggestion); the ribs, when they give a
     T12 with a vertebra below it, must agree."""
     naming = _count_from(n, axis_id, "C2")
     notes: list[str] = []
     anchor_text = _DENS_ANCHOR
+    if not atlas_seen:
+        anchor_text = "C2's dens (the body with a peg on top; C1 not found around it)"
+        notes.append("a dens was seen on the most cranial body but no C1 around it: levels counted from it as C2 "
+                     "are a suggestion: confirm one level")
     if ribs is not None and ribs.anchor_id is not None and ribs.anchor_id < n:
         counted = naming.get(ribs.anchor_id) or "beyond the count"
         if counted == "T12":

@@ -302,7 +302,7 @@ def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:
     notes: list[str] = []
     if below is None:
         notes.append(f"no vertebra seen below the last rib-bearing one (vertebra {last.instance_id}): "
-                     "more rib-bearing vertebrae may lie below the field of view, so calling it T12 is a suggestion")
+                     "more rib-bearing vertebrae may lie below the field of view, so it cannot be called T12")
         reason = f"ribs seen on {sides}; no vertebra below in view"
         certainty = 0.0
     elif not below.ribless:

@@ -4,8 +4,9 @@ Vertebral bodies are separated by discs, so each connected body is one vertebra;
 parts behind it (pedicles, laminae, processes) are attached to the body they connect to
 through bone (a marker watershed inside the bone mask). Levels are then named by counting
 bodies from an anchor: the sacrum when it is in view (the body resting on it is S1), or a
-level the user names, or C2 when its dens is seen with C1 around it (``craniocervical``:
-C1 has no body, so it is found from its arch bone around the dens). Without an anchor
+level the user names, or C2 when its dens is seen (``craniocervical``: C1 has no body, so it
+is found from its arch bone around the dens; without C1 the names are a suggestion), or the
+last rib-bearing vertebra as T12 when a vertebra below it is in view. Without an anchor
 nothing is guessed: the vertebrae are returned unnamed and the result says so.
 """
 
@@ -226,7 +227,7 @@ def name_levels(
     ribs: RibAnchor | None = None,
 ) -> LevelNaming:
     """Name each instance by counting from ``anchor`` = (instance id, level), else the sacrum,
-    else C2's dens (with C1 found around it), else the ribs.
+    else C2's dens (sure with C1 found around it), else the ribs.
 
     ``ribs`` (``rib_anchor.find_rib_anchor`` on the same instances) gives the last
     rib-bearing vertebra, taken as T12 when no sacrum is in view and a vertebra below it

@@ -199,9 +199,10 @@ def main() -> int:
     }
     path = write_results(args.out_name, data)
     s, r = data["synthetic"], data["real_ct_vs_totalsegmentator"]
-    print(f"synthetic: mean vertebra Dice {s['mean_vertebra_dice']:.3f} by level name, "
-          f"{s['mean_vertebra_dice_best_match']:.3f} by best overlap; level accuracy {s['level_accuracy']:.2f} over {args.cases} cases; "
-          f"a perfect segmentation against its own 3 mm copy: {s['mean_ceiling_vs_3mm_copy']:.3f}")
+    if s["cases"]:
+        print(f"synthetic: mean vertebra Dice {s['mean_vertebra_dice']:.3f} by level name, "
+              f"{s['mean_vertebra_dice_best_match']:.3f} by best overlap; level accuracy {s['level_accuracy']:.2f} over {args.cases} cases; "
+              f"a perfect segmentation against its own 3 mm copy: {s['mean_ceiling_vs_3mm_copy']:.3f}")
     u = data["synthetic_t1_s1"]
     if u["cases"]:
         print(f"synthetic T1–S1 ({args.upper_cases} cases): best overlap {u['mean_vertebra_dice_best_match']:.3f}, "

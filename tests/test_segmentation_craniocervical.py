@@ -12,7 +12,7 @@ import pytest
 
 from napari_spine_mets.anatomy import level_of_label
 from napari_spine_mets.segmentation.classes import target_from_truth
-from napari_spine_mets.segmentation.craniocervical import find_dens
+from napari_spine_mets.segmentation.craniocervical import Dens, atlas_marker, find_dens
 from napari_spine_mets.segmentation.labelling import Instances, find_instances, name_levels
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
 from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
@@ -53,6 +53,18 @@ def test_c1_without_a_body_is_found_around_the_dens_and_c2_names_the_rest(neck) 
     naming = name_levels(instances, spacing)
     assert "dens" in naming.anchor and naming.confident
     assert [naming.levels[i] for i in range(1, 9)] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1"]
+
+
+def test_arch_bone_behind_the_dens_alone_is_not_an_atlas() -> None:
+    """C2's own superior facets and laminae rise above its body: with no C1 in view they were
+    taken for an atlas on a network-segmented neck (seed 220013). C1 has an anterior arch."""
+    dens = Dens(body_top=4, peg_top=9, centre_yx=(20.0, 30.0))
+    spacing = (2.0, 2.0, 2.0)
+    posterior = np.zeros((14, 50, 60), dtype=bool)
+    posterior[5:10, 24:32, 18:42] = True  # 1,920 mm³ behind the dens, beside the canal
+    assert atlas_marker(posterior, dens, spacing) is None
+    posterior[6:9, 14:17, 27:34] = True  # an anterior arch, 3 voxels (6 mm) in front of the dens
+    assert atlas_marker(posterior, dens, spacing) is not None
 
 
 def test_no_dens_below_c2_nor_on_a_body_cut_by_the_view() -> None:

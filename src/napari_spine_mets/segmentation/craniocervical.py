@@ -32,6 +32,13 @@ MAX_DENS_WIDTH_MM = 16.0
 ATLAS_REACH_MM = 45.0
 #: Less arch bone than this (mm³) above C2's body is not an atlas (a cut-off facet, noise).
 MIN_ATLAS_MM3 = 600.0
+#: C1's anterior arch: at least this much of the atlas (mm³) lies more than ``ANTERIOR_ARCH_MM``
+#: in front of the dens' centre and within ``ANTERIOR_ARCH_HALF_WIDTH_MM`` of the midline. Without
+#: it, C2's own superior facets and laminae above its body (a view starting at C2) were taken
+#: for an atlas on a network-segmented case.
+ANTERIOR_ARCH_MM = 4.0
+ANTERIOR_ARCH_HALF_WIDTH_MM = 10.0
+MIN_ANTERIOR_ARCH_MM3 = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,18 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
 
 def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float, float]) -> np.ndarray | None:
     """C1's arch bone: ``posterior`` (the network's posterior-element class) above C2's body
-    proper and within ``ATLAS_REACH_MM`` of the dens; None when too little is there."""
+    proper and within ``ATLAS_REACH_MM`` of the dens; None when too little is there or
+    nothing of it lies in front of the dens (no anterior arch)."""
     z = np.arange(posterior.shape[0])[:, None, None]
     y = (np.arange(posterior.shape[1])[None, :, None] - dens.centre_yx[0]) * spacing[1]
     x = (np.arange(posterior.shape[2])[None, None, :] - dens.centre_yx[1]) * spacing[2]
     marker = posterior & (z > dens.body_top) & (y**2 + x**2 <= ATLAS_REACH_MM**2)
-    if float(marker.sum()) * float(np.prod(spacing)) < MIN_ATLAS_MM3:
+    voxel_mm3 = float(np.prod(spacing))
+    if float(marker.sum()) * voxel_mm3 < MIN_ATLAS_MM3:
+        return None
+    # C1's anterior arch lies in front of the dens; nothing of C2's own arch does (array
+    # axis 1 runs towards the patient's back)
+    anterior_arch = marker & (y < -ANTERIOR_ARCH_MM) & (np.abs(x) <= ANTERIOR_ARCH_HALF_WIDTH_MM)
+    if float(anterior_arch.sum()) * voxel_mm3 < MIN_ANTERIOR_ARCH_MM3:
         return None
     return marker

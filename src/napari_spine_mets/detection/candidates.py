@@ -142,6 +142,7 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
     from scipy import ndimage
 
     bone = grid.labels > 0
+    mid = midlines(grid)  # each label's midsagittal plane, for the asymmetry map and the candidates' overlap
     expected_low, expected_high, spread, high_spread, trabecular = expected_on_bone(grid, normal, bone)
     smoothed, depth, labels = grid.smoothed[bone], grid.depth_mm[bone], grid.labels[bone]
     # every voxelwise test on the bone voxels only (flat arrays), then put back on the grid
@@ -159,7 +160,7 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
         dense = high & (z_high >= params.seed_z) & (smoothed >= trabecular + params.min_blastic_excess_hu)
         # Deep (trabecular) bone: dense is abnormal. Shallower, thin bone (pedicles, laminae) is
         # dense by nature: there only a one-sided excess over the mirror side counts.
-        asymmetry_map = mirror_difference(grid)
+        asymmetry_map = mirror_difference(grid, mid=mid)
         asymmetry = asymmetry_map[bone]
         # With thick slices the cortex's partial volume reaches one slice deep: scale the depths with it.
         core_depth = max(params.blastic_core_depth_mm, 1.5 * max(grid.spacing))
@@ -189,7 +190,6 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
     code[lesion & high] = 2
     components, n = ndimage.label(lesion, structure=np.ones((3, 3, 3), bool))
     min_voxels = params.min_volume_mm3 / grid.voxel_mm3
-    mid = midlines(grid)
     candidates: list[Candidate] = []
     for i, box in enumerate(ndimage.find_objects(components), start=1):
         if box is None:

@@ -25,12 +25,16 @@ _SEARCH_STEPS = 3
 _SAMPLE = 20000
 
 
-def midlines(grid: BoneGrid, core_mm: float = 3.0) -> dict[int, float]:
-    """Per label, the column (x) of its midsagittal plane (see the module docstring)."""
+def midlines(grid: BoneGrid, core_mm: float = 3.0, voxels: dict | None = None) -> dict[int, float]:
+    """Per label, the column (x) of its midsagittal plane (see the module docstring).
+
+    ``voxels``: ``ndimage.value_indices(grid.labels, ignore_value=0)`` when the caller has it.
+    """
     from scipy import ndimage
 
     core = ndimage.value_indices(grid.labels * (grid.depth_mm >= core_mm), ignore_value=0)
-    voxels = ndimage.value_indices(grid.labels, ignore_value=0)
+    if voxels is None:
+        voxels = ndimage.value_indices(grid.labels, ignore_value=0)
     return {int(label): _most_symmetric(grid, int(label), voxels[label], float(np.median(idx[2])))
             for label, idx in core.items()}
 
@@ -64,20 +68,22 @@ def mirror_overlap(mask: np.ndarray, box: tuple[slice, slice, slice], centre: fl
     return float(mask[z[inside], y[inside], xm[inside]].sum()) / max(len(x), 1)
 
 
-def mirror_difference(grid: BoneGrid, core_mm: float = 3.0) -> np.ndarray:
+def mirror_difference(grid: BoneGrid, core_mm: float = 3.0, mid: dict[int, float] | None = None) -> np.ndarray:
     """Smoothed HU minus that of the mirror voxel across each label's midsagittal plane.
 
-    The plane is the label's median column (x) of its trabecular core; NaN where the
-    mirror voxel lies outside the label. Normal anatomy is nearly left-right symmetric, so
-    dense *normal* bone (facets, processes) cancels while a one-sided sclerotic deposit
+    The plane is ``mid`` (from :func:`midlines`, computed here when not given); NaN where
+    the mirror voxel lies outside the label. Normal anatomy is nearly left-right symmetric,
+    so dense *normal* bone (facets, processes) cancels while a one-sided sclerotic deposit
     stands out. Assumes the spine is not rotated much about its long axis.
     """
     from scipy import ndimage
 
     out = np.full(grid.labels.shape, np.nan, dtype=np.float32)
     nx = grid.labels.shape[2]
-    mid = midlines(grid, core_mm)
-    for label, (z, y, x) in ndimage.value_indices(grid.labels, ignore_value=0).items():
+    voxels = ndimage.value_indices(grid.labels, ignore_value=0)
+    if mid is None:
+        mid = midlines(grid, core_mm, voxels)
+    for label, (z, y, x) in voxels.items():
         if label not in mid:
             continue
         centre = mid[label]

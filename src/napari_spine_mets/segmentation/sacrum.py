@@ -10,10 +10,10 @@ large sclerotic lesion (it did on the sample case: 45 cm³ "blastic" over the sa
 ``sacrum_bone`` keeps the sacrum to the scan's bone, as ``refine`` does for each vertebra:
 the bone (marrow filled) within one coarse voxel of the network's sacrum, plus the
 network's sacral interior whatever its density (a lytic deposit is not bone-dense).
-``part_s1_from_sacrum`` then lets the image say where the plate is. S1 and the sacrum are flooded from their interiors
-(the parts well away from the network's boundary) through their marrow first, denser
-bone last, so that the two meet on the plate between them, whichever side of it the
-network put its boundary.
+``part_s1_from_sacrum`` then lets the image say where the plate is: S1 and the sacrum are
+flooded from their interiors (the parts well away from the network's boundary) through
+their marrow first, denser bone last, so that the two meet on the plate between them,
+whichever side of it the network put its boundary.
 """
 
 from __future__ import annotations

@@ -63,3 +63,39 @@ def test_the_command_line_is_recorded_in_the_card(tmp_path: Path) -> None:
     recipe = json.loads(card.training_recipe)
     assert recipe["command"].endswith("--levels-from t10 --seed 3") and recipe["levels_from"] == "T10"
     assert "levels T10–S1" in card.training_data
+
+
+def test_worker_processes_deliver_the_same_cases_in_seed_order() -> None:
+    from napari_spine_mets.segmentation.train import _CaseSource
+    from napari_spine_mets.segmentation.training_data import make_sample
+
+    config = replace(PRESETS["smoke"], workers=2)
+    levels = ("L4", "L5", "S1")
+    source = _CaseSource(config, levels)
+    try:
+        cases = [source.next_case() for _ in range(3)]
+    finally:
+        source.close()
+    assert [case.seed for case in cases] == [1, 2, 3]
+    assert source.cases_drawn == 3  # the cases still being made when it closed are not counted
+    in_turn = make_sample(2, config.working_spacing_mm, levels)
+    assert torch.equal(cases[1].image, in_turn.image) and (cases[1].target == in_turn.target).all()
+
+
+def test_the_learning_rate_decays_with_whichever_budget_is_further_spent() -> None:
+    from napari_spine_mets.segmentation.train import _learning_rate
+
+    config = replace(PRESETS["cpu"], learning_rate=1.0, max_iterations=1000, max_minutes=10.0)
+    assert _learning_rate(config, 0, 0.0) == 1.0
+    by_iterations = _learning_rate(config, 500, 60.0)
+    by_time = _learning_rate(config, 100, 300.0)  # half the minutes, a tenth of the iterations
+    assert by_iterations == pytest.approx(0.5 ** 0.9) and by_time == pytest.approx(by_iterations)
+    assert _learning_rate(config, 100, 600.0) == 0.0
+
+
+def test_a_run_with_workers_trains_and_counts_the_cases_it_used(tmp_path: Path) -> None:
+    summary = train(replace(PRESETS["smoke"], workers=2, max_iterations=4), tmp_path, name="pooled", device="cpu")
+    _, card = load_weights("pooled", tmp_path)
+    assert summary["iterations"] == 4
+    assert summary["training_cases_seen"] >= PRESETS["smoke"].n_training_cases
+    assert f"seeds 1–{summary['training_cases_seen']}" in card.training_data

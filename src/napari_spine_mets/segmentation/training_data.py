@@ -9,7 +9,7 @@ Every sample is reproducible from its seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -34,6 +34,13 @@ class TrainingSample:
     image: torch.Tensor  # (z, y, x) normalised, working spacing
     target: np.ndarray  # (z, y, x) class ids, same grid
     seed: int
+    _foreground: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def foreground(self) -> np.ndarray:
+        """(n, 3) indices of the target's foreground voxels, found once."""
+        if self._foreground is None:
+            self._foreground = np.argwhere(self.target > 0)
+        return self._foreground
 
 
 def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS) -> SpineParams:
@@ -93,19 +100,24 @@ def make_sample(seed: int, working_spacing: float,
 def random_patch(
     sample: TrainingSample, patch: tuple[int, int, int], rng: np.random.Generator, foreground_bias: float = 0.8
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A (1, z, y, x) image patch and its (z, y, x) target, mostly centred on the spine."""
-    image, target = sample.image, torch.as_tensor(sample.target.astype(np.int64))
-    pads = [max(0, p - s) for p, s in zip(patch, image.shape)]
-    if any(pads):
-        padding = (0, pads[2], 0, pads[1], 0, pads[0])
-        image = torch.nn.functional.pad(image[None, None], padding, value=-1.0)[0, 0]
-        target = torch.nn.functional.pad(target[None, None].float(), padding, value=0)[0, 0].long()
-    shape = image.shape
-    if rng.random() < foreground_bias and (sample.target > 0).any():
-        fg = np.argwhere(target.numpy() > 0)
+    """A (1, z, y, x) image patch and its (z, y, x) target, mostly centred on the spine.
+
+    Only the patch is copied and converted (a GPU consumes thousands a minute); the
+    foreground's coordinates are found once per sample. A volume smaller than the patch
+    is padded at its far ends with air (-1) and background."""
+    shape = tuple(max(p, s) for p, s in zip(patch, sample.image.shape))
+    if rng.random() < foreground_bias and sample.foreground().size:
+        fg = sample.foreground()
         centre = fg[rng.integers(len(fg))]
         starts = [int(np.clip(c - p // 2, 0, s - p)) for c, p, s in zip(centre, patch, shape)]
     else:
         starts = [int(rng.integers(0, s - p + 1)) for p, s in zip(patch, shape)]
     region = tuple(slice(s, s + p) for s, p in zip(starts, patch))
-    return image[region][None].clone(), target[region].clone()
+    image = torch.full(patch, -1.0, dtype=sample.image.dtype)
+    target = torch.zeros(patch, dtype=torch.int64)
+    image_part = sample.image[region]
+    target_part = torch.from_numpy(sample.target[region].astype(np.int64))
+    inside = tuple(slice(0, n) for n in image_part.shape)
+    image[inside] = image_part
+    target[inside] = target_part
+    return image[None], target

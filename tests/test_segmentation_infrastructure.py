@@ -11,6 +11,7 @@ import torch
 from napari_spine_mets.segmentation.network import UNet3D, count_parameters
 from napari_spine_mets.segmentation.sliding_window import (
     InferenceCancelled,
+    fitted_patch,
     gaussian_weight,
     patch_starts,
     sliding_window_predict,
@@ -40,6 +41,19 @@ def test_patch_starts_cover_the_axis(size: int, patch: int, overlap: float) -> N
         covered[s : s + patch] = True
     assert covered[:size].all()
     assert starts == sorted(set(starts)) and starts[0] == 0
+
+
+def test_an_axis_the_volume_barely_exceeds_gets_one_patch_as_long_as_the_volume() -> None:
+    # the clinical-size benchmark's spine crop on the 2 mm grid, against the shipped patch
+    fitted = fitted_patch((269, 149, 78), (48, 64, 64), divisor=8)
+    assert fitted == (48, 64, 80)  # 78 -> one patch of 80 (a multiple of 8) instead of two of 64
+    assert [len(patch_starts(s, p, 0.25)) for s, p in zip((269, 149, 78), fitted)] == [8, 3, 1]
+    assert fitted_patch((40, 64, 97), (48, 64, 64), divisor=8) == (48, 64, 64)  # smaller, equal, too long
+    # the fitted patch infers a volume that the network can take
+    net = _small_net()
+    out = sliding_window_predict(net, np.zeros((10, 22, 13), np.float32), fitted_patch((10, 22, 13), (8, 16, 16), net.divisor),
+                                 n_classes=3)
+    assert out.shape == (3, 10, 22, 13)
 
 
 def test_gaussian_weight_peaks_in_the_centre() -> None:

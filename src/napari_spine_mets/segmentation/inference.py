@@ -87,7 +87,7 @@ def segment_vertebrae(
     from .refine import refine_instances
     from .resampling import normalise_ct, resample_image, working_shape
     from .rib_anchor import find_rib_anchor
-    from .sliding_window import sliding_window_predict
+    from .sliding_window import fitted_patch, sliding_window_predict
     from .weights import load_weights
 
     report = progress or (lambda fraction, message: None)
@@ -115,7 +115,7 @@ def segment_vertebrae(
     shape = working_shape(crop.shape, volume.spacing, working)
     image = normalise_ct(resample_image(crop, shape))
     probabilities = sliding_window_predict(
-        model, image, patch, n_classes=n_classes, overlap=0.25, device=dev,
+        model, image, fitted_patch(image.shape, patch, model.divisor), n_classes=n_classes, overlap=0.25, device=dev,
         progress=lambda done, total: report(0.1 + 0.7 * done / total, f"segmenting ({done}/{total} patches)"),
         cancel=cancel,
     )

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import OperationCancelled
 
-__all__ = ["InferenceCancelled", "patch_starts", "gaussian_weight", "sliding_window_predict"]
+__all__ = ["InferenceCancelled", "patch_starts", "fitted_patch", "gaussian_weight", "sliding_window_predict"]
 
 
 class InferenceCancelled(OperationCancelled):
@@ -33,6 +33,24 @@ def patch_starts(size: int, patch: int, overlap: float) -> list[int]:
     if starts[-1] != size - patch:
         starts.append(size - patch)
     return starts
+
+
+def fitted_patch(shape: Sequence[int], patch: Sequence[int], divisor: int, stretch: float = 1.5) -> tuple[int, ...]:
+    """The patch to infer with: along an axis the volume barely exceeds (up to ``stretch``
+    times the trained patch), one patch as long as the volume (rounded up to ``divisor``)
+    instead of two that overlap mostly.
+
+    A spine crop is about 80 working voxels wide against a 64-voxel patch: two patches
+    across it computed 48 voxels twice. The network is fully convolutional, so a longer
+    patch gives the same kind of prediction (its instance norm sees a somewhat larger
+    region); the accuracy benchmark measured it (docs/segmentation.md)."""
+    fitted = []
+    for size, trained in zip(shape, patch):
+        if trained < size <= stretch * trained:
+            fitted.append(-(-int(size) // divisor) * divisor)
+        else:
+            fitted.append(int(trained))
+    return tuple(fitted)
 
 
 def gaussian_weight(patch: Sequence[int], sigma_fraction: float = 0.125) -> torch.Tensor:

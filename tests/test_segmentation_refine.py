@@ -13,7 +13,7 @@ import pytest
 from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS, VertebraPart
 from napari_spine_mets.segmentation.classes import SACRUM_CLASS, target_from_truth
 from napari_spine_mets.segmentation.labelling import find_instances
-from napari_spine_mets.segmentation.refine import gather, nearest_index, refine_instances
+from napari_spine_mets.segmentation.refine import body_span, gather, nearest_index, refine_instances
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
 from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
 
@@ -261,3 +261,17 @@ def test_s1_and_the_sacrum_meet_on_their_fused_endplates_and_keep_to_the_bone(lu
     # without the sacrum's own refinement: S1 0.918, sacrum 0.906
     assert _dice(refined.labels == 5, s1) > 0.945
     assert _dice(refined.classes == SACRUM_CLASS, sacrum) > 0.95
+
+
+def test_a_body_span_leaves_out_the_wedge_of_an_oblique_disc_cut() -> None:
+    # the real T12's axial areas on the working grid: a body, then the thin wedge the oblique cut
+    # along the T11/T12 disc leaves beside T11's lower body
+    areas = [315, 302, 337, 396, 419, 372, 369, 341, 326, 341, 332, 317, 305, 268, 136, 91, 42, 1, 0, 0]
+    body = np.zeros((len(areas), 20, 21), dtype=bool)
+    for z, area in enumerate(areas):
+        body[z].flat[:area] = True
+    assert body_span(body) == (0, 13)
+    assert body_span(np.zeros((4, 3, 3), dtype=bool)) is None
+    body[:] = False
+    body[3:9, 5:10, 5:10] = True  # an even body keeps every slice
+    assert body_span(body) == (3, 8)

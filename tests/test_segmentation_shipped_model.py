@@ -66,14 +66,18 @@ def test_on_the_real_contrast_ct_the_aorta_stays_out_of_the_vertebrae(real_ct_se
     lumen = ndimage.binary_erosion(aorta, in_plane, iterations=2)
     # without the vessel step 24 % of this lumen (1,491 of 6,336 voxels) went into T12; with it about 3 %
     assert (labels[lumen] > 0).mean() < 0.08
-    # T12, T11 (cut by the top of the scan). Network 0.2.0 scored 0.698 / 0.393; 0.3.0 (cervical levels added)
-    # scores 0.700 / 0.228: its T11/T12 cut lies lower, a regression accepted for the cervical levels and
-    # recorded in the model card; this bound keeps it from getting worse
-    for reference_id, least_dice in ((32, 0.68), (33, 0.20)):
+    # T12, T11 (cut by the top of the scan), each against the predicted vertebra it overlaps most, one to one
+    # (T12's first). Measured 0.714 / 0.384. Before the bodies' span ignored the wedge an oblique disc cut
+    # leaves (refine.body_span), T12's pedicle seeds and arch cap reached into T11's arch: 0.700 / 0.342.
+    matched: list[int] = []
+    for reference_id, least_dice in ((32, 0.70), (33, 0.36)):
         truth = reference == reference_id
-        best = np.bincount(labels[truth][labels[truth] > 0]).argmax()
+        counts = np.bincount(labels[truth][labels[truth] > 0], minlength=labels.max() + 1)
+        counts[matched] = 0
+        best = int(counts.argmax())
+        matched.append(best)
         predicted = labels == best
-        assert 2 * (predicted & truth).sum() / (predicted.sum() + truth.sum()) > least_dice
+        assert 2 * (predicted & truth).sum() / (predicted.sum() + truth.sum()) > least_dice, reference_id
 
 
 def test_the_sample_case_segmented_by_the_network_has_no_sacral_lesion() -> None:

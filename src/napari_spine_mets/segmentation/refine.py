@@ -74,6 +74,7 @@ _MIN_ARCH_RATIO = 0.2  # arch / body voxels below which the network missed the a
 _ARCH_RISE_MM = 6.0  # superior articular processes rise this far above their body
 _ARCH_REACH_MM = 20.0  # around a vertebra's network bone: where its arch may be (``_attach_arches``)
 _PEDICLE_FRONT_MM = 12.0  # the arch starts this far in front of the canal centre (pedicles)
+_BODY_SPAN_AREA = 0.5  # of a body's median slice area: slices below it are a wedge of a cut, not the body (``body_span``)
 
 
 @dataclass
@@ -236,6 +237,25 @@ def _body_core(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(body, expand_labels(labels, distance=3), 0).astype(labels.dtype)
 
 
+def body_span(body: np.ndarray) -> tuple[int, int] | None:
+    """(lowest, highest) slice of a vertebral body proper: where its axial area is at
+    least ``_BODY_SPAN_AREA`` of its median slice's.
+
+    Two bodies the network ran together are cut along the disc, which is oblique on real
+    CT: the lower body keeps a thin wedge reaching several slices up beside the upper one
+    (real T12: 300-400 voxels a slice, then 136, 91, 42 and 1 over the four slices of
+    T11's lower body). Taken as the body's top, that wedge put the lower vertebra's
+    pedicle seeds in the upper one's pedicles and lifted the cap on its arch above the
+    upper arch (``_arch_seeds``, ``_cap_arches``).
+    """
+    areas = body.sum(axis=(1, 2))
+    present = np.nonzero(areas)[0]
+    if present.size == 0:
+        return None
+    proper = np.nonzero(areas >= _BODY_SPAN_AREA * float(np.median(areas[present])))[0]
+    return int(proper.min()), int(proper.max())
+
+
 def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """Where each instance's pedicles are (coarse grid): seeds for its posterior arch.
 
@@ -250,8 +270,10 @@ def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float
     ys = np.arange(labels.shape[1])[:, None] * spacing[1]
     xs = np.arange(labels.shape[2])[None, :] * spacing[2]
     for instance in np.unique(labels[body]):
-        zs = np.nonzero((body & (labels == instance)).any(axis=(1, 2)))[0]
-        low, high = int(zs.min()), int(zs.max())
+        span = body_span(body & (labels == instance))
+        if span is None:
+            continue
+        low, high = span
         for z in range(low + int(0.35 * (high - low + 1)), high + 1 - int(0.15 * (high - low + 1))):
             if not canal[z].any():
                 continue
@@ -279,10 +301,10 @@ def _cap_arches(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, z_in
     rise = int(round(_ARCH_RISE_MM / spacing_z))
     fine_z = np.arange(grown.shape[0])
     for instance in missed:
-        zs = np.nonzero((body & (labels == instance)).any(axis=(1, 2)))[0]
-        if zs.size == 0:
+        span = body_span(body & (labels == instance))
+        if span is None:
             continue
-        above = np.nonzero(z_index > zs.max())[0]  # first fine slice above the body's top coarse slice
+        above = np.nonzero(z_index > span[1])[0]  # first fine slice above the body's top coarse slice
         if above.size == 0:
             continue
         limit = int(fine_z[above[0]]) + rise

@@ -46,7 +46,7 @@ from .vessels import blood_pool
 
 __all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
            "marrow_first",
-           "territory", "missed_arches", "refine_instances"]
+           "territory", "missed_arches", "body_span", "refine_instances"]
 
 log = logging.getLogger(__name__)
 

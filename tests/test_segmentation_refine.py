@@ -216,6 +216,49 @@ def test_an_arch_hanging_over_the_level_below_stays_with_its_vertebra(thoracic_c
 
 
 
+def test_on_a_forward_tilted_column_each_arch_stays_with_its_own_body() -> None:
+    # a kyphotic upper thoracic spine in 3 mm slices: an axial slice cuts one vertebra's
+    # body and the arch of the vertebra below, which rises with its tilt; letting the
+    # cranial vertebra win every dispute gave 84 % of T4's arch to T3
+    levels = ("T3", "T4", "T5", "T6", "T7")
+    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(3.0, 0.7, 0.7), fov_mm=260,
+                                         kyphosis_deg_per_level=6.0, lesions=(), fracture=None,
+                                         include_sacrum=False))
+    truth = case.vertebrae.array
+    classes, _ = _coarse(case, target_from_truth(case.parts.array, truth))
+    _, refined = _refine(case, classes)
+    parts = case.parts.array
+    posterior = np.isin(parts, [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
+                                int(VertebraPart.PEDICLE_RIGHT)])
+    for level in levels:
+        own = truth == TOTALSEG_VERTEBRA_IDS[level]
+        body = refined.labels[own & (parts == int(VertebraPart.BODY))]
+        instance = np.bincount(body[body > 0]).argmax()
+        arch = refined.labels[own & posterior]
+        assert ((arch > 0) & (arch != instance)).mean() < 0.10, level
+        assert (arch == instance).mean() > 0.80, level
+
+
+def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() -> None:
+    from napari_spine_mets.segmentation.arch_geometry import pair_coordinates
+
+    tilt = np.radians(45.0)
+    axis = np.array([np.cos(tilt), -np.sin(tilt), 0.0])  # (z, y, x): up and forwards (y is backwards)
+    back = np.array([np.sin(tilt), np.cos(tilt), 0.0])  # perpendicular to it, towards the canal
+    lower = np.array([100.0, 100.0, 50.0])
+    upper = lower + 30.0 * axis
+    centre = {1: upper, 2: lower}
+    pedicle = {1: upper + 20.0 * back, 2: lower + 20.0 * back}
+    mid = (upper + lower) / 2
+    # the lower arch 30 mm behind its body is higher in z than the midpoint, yet on the lower side
+    lower_arch = lower + 30.0 * back
+    assert lower_arch[0] > mid[0]
+    s, r = pair_coordinates(np.stack([lower_arch, mid + 15.0 * axis + 50.0 * back]), 1, 2, centre, pedicle)
+    np.testing.assert_allclose(s, [-0.5, 0.5], atol=1e-9)
+    np.testing.assert_allclose(r, [30.0, 50.0], atol=1e-9)
+    assert pair_coordinates(lower_arch[None], 1, 3, centre, pedicle) is None  # no such body: no frame
+
+
 def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> None:
     from napari_spine_mets.segmentation.vessels import blood_pool
 

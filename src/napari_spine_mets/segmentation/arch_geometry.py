@@ -1,0 +1,117 @@
+"""Whose arch is it: two neighbouring vertebrae's claims on arch bone, settled in their own frame.
+
+``refine._attach_arches`` asks two questions of each piece of posterior arch bone: which
+body the network's arch voxels reach first, and which body the image's bone floods from
+first. Where they disagree, the more cranial vertebra used to win. That is right for a
+process hanging over the level below, but wrong wherever the column is tilted: an axial
+slice through a forward-leaning thoracic vertebra (upper thoracic spine, a kyphotic
+elderly spine, the cervicothoracic junction) cuts one vertebra's body and the arch of the
+vertebra *below*, which rises with its own tilt. The image flood, running through the
+facet joints, then gave whole lower arches to the upper vertebra.
+
+Each vertebra's arch lies in that vertebra's own plane, so the disagreement is settled in
+the frame of the two bodies (``pair_coordinates``): ``s`` runs along the line from the lower
+body's centre (-0.5) to the upper one's (+0.5), ``r`` (mm) backwards from that line towards
+their pedicles. Measured on synthetic ground truth, a lower vertebra's arch keeps below
+``s`` = -0.1 and an upper arch stays above it except for its processes reaching down far
+behind the canal (spinous process: ``r`` > 40 mm, down to ``s`` = -0.75). The bounds below
+come from tuning seeds 310000-310007 (T1-S1, never used elsewhere): mean vertebra Dice
+0.901 with "the cranial one wins", 0.930 with these bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["body_frames", "pair_coordinates", "settle_arch_claims"]
+
+_BODY_CLASS = 1
+_PEDICLE_CLASSES = (3, 4)
+#: Near the canal (``r`` below ``_FAR_MM``), bone below this ``s`` is the lower vertebra's.
+_LOWER_BELOW_S = -0.15
+#: Far behind the canal (spinous processes), the upper vertebra's processes reach down to here.
+_FAR_MM = 40.0
+_FAR_LOWER_BELOW_S = -0.75
+#: Bone above the midpoint, beyond the pedicles, is the upper vertebra's. Closer in, where the
+#: facet joints are, superior and inferior articular processes interlock: no rule, as before.
+_FACET_MM = 25.0
+
+
+def body_frames(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float]
+                ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Centre (mm) of each instance's body, and of its pedicles where the network found them."""
+    from scipy import ndimage
+
+    spacing = np.asarray(coarse_spacing, dtype=float)
+    ids = [int(v) for v in np.unique(labels[classes == _BODY_CLASS]) if v]
+    bodies = ndimage.center_of_mass(classes == _BODY_CLASS, labels, ids)
+    pedicle_mask = np.isin(classes, _PEDICLE_CLASSES)
+    with_pedicles = [i for i in ids if (pedicle_mask & (labels == i)).any()]
+    pedicles = ndimage.center_of_mass(pedicle_mask, labels, with_pedicles) if with_pedicles else []
+    centre = {i: (np.asarray(c) + 0.5) * spacing for i, c in zip(ids, bodies)}
+    pedicle = {i: (np.asarray(c) + 0.5) * spacing for i, c in zip(with_pedicles, pedicles)}
+    return centre, pedicle
+
+
+def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
+                     pedicle: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(s, r) of ``points_mm`` (n, 3) in the frame of two neighbouring bodies, or None without
+    a frame (a body or both vertebrae's pedicles missing)."""
+    if upper not in centre or lower not in centre:
+        return None
+    backwards = [pedicle[i] - centre[i] for i in (upper, lower) if i in pedicle]
+    if not backwards:
+        return None
+    axis = centre[upper] - centre[lower]
+    length = float(np.linalg.norm(axis))
+    if length == 0:
+        return None
+    axis /= length
+    back = np.mean(backwards, axis=0)
+    back -= (back @ axis) * axis
+    norm = float(np.linalg.norm(back))
+    if norm == 0:
+        return None
+    back /= norm
+    relative = points_mm - (centre[upper] + centre[lower]) / 2
+    return relative @ axis / length, relative @ back
+
+
+def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np.ndarray, labels: np.ndarray,
+                       coarse_spacing: Sequence[float], spacing: Sequence[float]) -> np.ndarray:
+    """One label per bone voxel from the network's and the image's answers (fine grid).
+
+    Where only one answers, it stands; where they disagree, neighbours' claims are settled in
+    their frame (module docstring) and anything else goes to the more cranial vertebra.
+    ``classes`` and ``labels`` are the coarse grid over the same field as the fine arrays.
+    """
+    both = (by_network > 0) & (by_image > 0)
+    settled = np.where(both, np.minimum(by_network, by_image), np.maximum(by_network, by_image)).astype(np.int16)
+    disputed = both & (by_network != by_image)
+    if not disputed.any():
+        return settled
+    centre, pedicle = body_frames(classes, labels, coarse_spacing)
+    points = np.argwhere(disputed)
+    upper = np.minimum(by_network[disputed], by_image[disputed])
+    lower = np.maximum(by_network[disputed], by_image[disputed])
+    choice = upper.copy()
+    fine_spacing = np.asarray(spacing, dtype=float)
+    for u in np.unique(upper):
+        pair = (upper == u) & (lower == u + 1)  # neighbours only
+        if not pair.any():
+            continue
+        frame = pair_coordinates((points[pair] + 0.5) * fine_spacing, int(u), int(u) + 1, centre, pedicle)
+        if frame is None:
+            continue
+        s, r = frame
+        far = r >= _FAR_MM
+        is_lower = np.where(far, s < _FAR_LOWER_BELOW_S, s < _LOWER_BELOW_S)
+        is_upper = ~is_lower & (far | ((r >= _FACET_MM) & (s > 0)))
+        picked = choice[pair]
+        picked[is_lower] = u + 1
+        picked[is_upper] = u
+        choice[pair] = picked
+    settled[disputed] = choice
+    return settled

@@ -12,7 +12,8 @@ import pytest
 
 from napari_spine_mets.anatomy import level_of_label
 from napari_spine_mets.segmentation.classes import target_from_truth
-from napari_spine_mets.segmentation.craniocervical import Dens, atlas_marker, find_dens
+from napari_spine_mets.segmentation.craniocervical import (ATLAS_SEED_ABOVE_MM, Dens, atlas_marker, find_dens,
+                                                           trim_atlas)
 from napari_spine_mets.segmentation.labelling import Instances, find_instances, name_levels
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
 from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
@@ -66,6 +67,43 @@ def test_arch_bone_behind_the_dens_alone_is_not_an_atlas() -> None:
     posterior[6:9, 14:17, 27:34] = True  # an anterior arch, 3 voxels (6 mm) in front of the dens
     assert atlas_marker(posterior, dens, spacing) is not None
 
+
+
+def test_c2s_arch_rising_above_its_body_does_not_seed_c1() -> None:
+    # 3 mm slices: the flood from an atlas seed taking all arch bone above C2's body top
+    # carried C1's label down C2's laminae (19 % of C2 went to C1)
+    classes, truth, spacing = _working(("C1", "C2", "C3", "C4"), (3.0, 0.9, 0.9))
+    instances = find_instances(classes, spacing)
+    assert (instances.atlas_id, instances.axis_id) == (1, 2)
+    assert (instances.labels[truth == 49] == 1).mean() < 0.10
+    assert (instances.labels[truth == 50] == 1).mean() > 0.95
+
+
+def test_the_atlas_seed_keeps_to_bone_well_above_c2s_body() -> None:
+    dens = Dens(body_top=4, peg_top=12, centre_yx=(20.0, 30.0))
+    spacing = (2.0, 2.0, 2.0)
+    posterior = np.zeros((16, 50, 60), dtype=bool)
+    posterior[5:7, 24:32, 18:42] = True  # C2's facets and laminae just above its body top
+    posterior[6:9, 14:17, 27:34] = True  # an anterior arch in front of the dens, low
+    lowest_seed = dens.body_top + int(ATLAS_SEED_ABOVE_MM // spacing[0]) + 1
+    posterior[lowest_seed:13, 24:30, 20:40] = True  # C1's posterior arch, higher up
+    marker = atlas_marker(posterior, dens, spacing)
+    assert marker is not None
+    assert not marker[:lowest_seed].any() and marker[lowest_seed:13].all(axis=0)[24:30, 20:40].all()
+    posterior[lowest_seed:] = False  # nothing well above: the bone above the body still seeds C1
+    marker = atlas_marker(posterior, dens, spacing)
+    assert marker is not None and marker[5:7, 24:32, 18:42].all()
+
+
+def test_skull_base_above_the_dens_is_taken_out_of_c1() -> None:
+    labels = np.zeros((30, 4, 4), dtype=np.int16)
+    parts = np.zeros((30, 4, 4), dtype=np.uint8)
+    labels[5:30] = 1  # C1 flooded on into the occiput
+    labels[0:5] = 2
+    parts[labels > 0] = 2
+    trim_atlas(labels, parts, atlas_id=1, top_mm=20.0, spacing_z=1.0)
+    assert (labels[5:20] == 1).all() and (labels[20:] == 0).all() and (parts[20:] == 0).all()
+    assert (labels[0:5] == 2).all() and (parts[:20] == 2).all()
 
 def test_no_dens_below_c2_nor_on_a_body_cut_by_the_view() -> None:
     for levels in (("C3", "C4", "C5", "C6"), ("T11", "T12", "L1", "L2")):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Dens", "find_dens", "atlas_marker", "MIN_DENS_MM", "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
+__all__ = ["Dens", "find_dens", "atlas_marker", "atlas_top_mm", "trim_atlas", "MIN_DENS_MM", "DENS_AREA_FRACTION",
+           "MAX_DENS_WIDTH_MM"]
 
 #: Above the body proper, a column of body this tall (mm) is a dens (it is ~15 mm above C2's body).
 MIN_DENS_MM = 7.0
@@ -39,6 +40,11 @@ MIN_ATLAS_MM3 = 600.0
 ANTERIOR_ARCH_MM = 4.0
 ANTERIOR_ARCH_HALF_WIDTH_MM = 10.0
 MIN_ANTERIOR_ARCH_MM3 = 30.0
+#: C1's seed: its bone at least this far (mm) above the top of C2's body proper.
+ATLAS_SEED_ABOVE_MM = 9.0
+#: C1 reaches at most this far (mm) above the tip of the dens; bone higher up is the skull
+#: base (occipital condyles, clivus), which the atlas' flood reaches through its joints.
+ATLAS_ABOVE_DENS_MM = 7.0
 
 
 @dataclass(frozen=True)
@@ -94,4 +100,27 @@ def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float,
     anterior_arch = marker & (y < -ANTERIOR_ARCH_MM) & (np.abs(x) <= ANTERIOR_ARCH_HALF_WIDTH_MM)
     if float(anterior_arch.sum()) * voxel_mm3 < MIN_ANTERIOR_ARCH_MM3:
         return None
-    return marker
+    # C2's superior facets and the top of its laminae also rise above its body's top: the
+    # seed keeps to the bone clearly above it, and the rest goes to whichever is nearer
+    seed = marker & ((z - dens.body_top) * spacing[0] > ATLAS_SEED_ABOVE_MM)
+    return seed if seed.any() else marker
+
+
+def atlas_top_mm(dens: Dens, spacing_z: float) -> float:
+    """How high (mm from the grid's first slice edge, along axis 0) C1 may reach."""
+    return (dens.peg_top + 1) * spacing_z + ATLAS_ABOVE_DENS_MM
+
+
+def trim_atlas(labels: np.ndarray, parts: np.ndarray, atlas_id: int, top_mm: float, spacing_z: float) -> None:
+    """Take the atlas' voxels above ``top_mm`` out of ``labels`` and their part out of ``parts``
+    (same grid; in place).
+
+    Tuning seeds 320002-320030 (necks showing C1): C1 had taken 640-5000 voxels of skull
+    base, up to 45 mm above the dens.
+    """
+    first_above = int(np.ceil(top_mm / spacing_z - 0.5))  # first slice whose centre is above
+    if first_above >= labels.shape[0]:
+        return
+    skull = labels[first_above:] == atlas_id
+    labels[first_above:][skull] = 0
+    parts[first_above:][skull] = 0

@@ -84,6 +84,7 @@ def segment_vertebrae(
     from ..devices import describe_device, resolve_device
     from .localise import locate_spine
     from .classes import SACRUM_CLASS
+    from .craniocervical import trim_atlas
     from .refine import refine_instances
     from .resampling import normalise_ct, resample_image, working_shape
     from .rib_anchor import find_rib_anchor
@@ -139,6 +140,8 @@ def segment_vertebrae(
     naming = name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
     del probabilities
     refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(), bone_probability.numpy())
+    if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:
+        trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, volume.spacing[0])
     classes = np.zeros(volume.shape, dtype=np.uint8)
     classes[box.slices()] = refined.classes
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32

@@ -46,6 +46,8 @@ class Instances:
     #: The instance whose body carries a dens (C2), and C1 found around it (``craniocervical``).
     axis_id: int | None = None
     atlas_id: int | None = None
+    #: How high (mm along axis 0 from the grid's edge) C1 may reach: above it is skull base.
+    atlas_top_mm: float | None = None
 
 
 @dataclass
@@ -94,32 +96,34 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
         markers[pieces[index]] = new_id
     if len(pieces) > n:
         log.info("bodies merged through a disc were split: %d connected bodies -> %d vertebrae", n, len(pieces))
-    axis_id, atlas_id = _find_axis_and_atlas(pieces[order[0]] if pieces else None, classes, spacing, markers)
+    axis_id, atlas_id, atlas_top = _find_axis_and_atlas(pieces[order[0]] if pieces else None, classes, spacing,
+                                                         markers)
     bone = np.isin(classes, (1, 2, 3, 4))
     if pieces:  # the slices cut at discs are bone too: they go to the nearer body
         labels = watershed(np.zeros(classes.shape, np.uint8), markers=markers, mask=bone | (markers > 0))
     else:
         labels = markers
     return Instances(labels=labels.astype(np.int16), count=len(pieces) + (atlas_id is not None),
-                     sacrum=classes == SACRUM_CLASS, axis_id=axis_id, atlas_id=atlas_id)
+                     sacrum=classes == SACRUM_CLASS, axis_id=axis_id, atlas_id=atlas_id, atlas_top_mm=atlas_top)
 
 
 def _find_axis_and_atlas(top_body: np.ndarray | None, classes: np.ndarray, spacing: tuple[float, float, float],
-                         markers: np.ndarray) -> tuple[int | None, int | None]:
-    """(C2's instance id, C1's) when the most cranial body carries a dens; C1, which has no
-    body, becomes instance 1 (``markers`` are renumbered in place) from the arch bone around it."""
-    from .craniocervical import atlas_marker, find_dens
+                         markers: np.ndarray) -> tuple[int | None, int | None, float | None]:
+    """(C2's instance id, C1's, how high C1 may reach in mm) when the most cranial body carries
+    a dens; C1, which has no body, becomes instance 1 (``markers`` are renumbered in place)
+    from the arch bone around it."""
+    from .craniocervical import atlas_marker, atlas_top_mm, find_dens
 
     dens = find_dens(top_body, spacing) if top_body is not None else None
     if dens is None:
-        return None, None
+        return None, None, None
     atlas = atlas_marker(classes == 2, dens, spacing)
     if atlas is None:
         log.info("a dens was seen on the most cranial body, but no atlas around it")
-        return 1, None
+        return 1, None, None
     markers[markers > 0] += 1
     markers[atlas & (markers == 0)] = 1
-    return 2, 1
+    return 2, 1, atlas_top_mm(dens, spacing[0])
 
 
 def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np.ndarray]:

@@ -187,7 +187,9 @@ def evaluate_real(labels_from: str = "truth") -> dict:
         from napari_spine_mets.segmentation.inference import segment_vertebrae
 
         segmented = segment_vertebrae(ct, device="cpu")
-        labels, parts, source = segmented.vertebrae, segmented.parts, "the shipped network"
+        reference = read_totalsegmentator(folder / "reference-totalsegmentator.nii.gz", target=ct).array
+        labels, parts = _named_as_the_user_would(segmented.vertebrae, reference), segmented.parts
+        source = "the shipped network (unnamed vertebrae given the reference level they overlap most)"
     else:
         labels = read_totalsegmentator(folder / "reference-totalsegmentator.nii.gz", target=ct)
         source = "TotalSegmentator reference"

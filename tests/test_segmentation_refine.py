@@ -259,6 +259,49 @@ def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() ->
     assert pair_coordinates(lower_arch[None], 1, 3, centre, pedicle) is None  # no such body: no frame
 
 
+def test_a_pedicle_a_lytic_lesion_destroyed_is_restored_from_its_mirror_image() -> None:
+    from napari_spine_mets.synthetic.params import LesionSpec
+
+    case = generate_spine_ct(SpineParams(seed=7, levels=("L2", "L3", "L4"), spacing_mm=(1.5, 0.9, 0.9), fov_mm=230,
+                                         include_sacrum=False, fracture=None,
+                                         lesions=(LesionSpec(level="L3", kind="lytic", radius_mm=9.0,
+                                                             site="pedicle_right"),)))
+    truth, lesion = case.vertebrae.array, case.lesions.array > 0
+    classes = target_from_truth(case.parts.array, truth)
+    classes[lesion] = 0  # the network calls the destroyed pedicle background (seeds 300002, 310003)
+    coarse, _ = _coarse(case, classes)
+    _, refined = _refine(case, coarse)
+    l3 = np.bincount(refined.labels[(truth == TOTALSEG_VERTEBRA_IDS["L3"]) & ~lesion]).argmax()
+    assert (refined.labels[lesion] == l3).mean() > 0.8  # without the mirror: 0.001
+    # and nothing of the healthy side's soft tissue: each vertebra stays as good as it was
+    for level in ("L2", "L3", "L4"):
+        own = truth == TOTALSEG_VERTEBRA_IDS[level]
+        mine = refined.labels == np.bincount(refined.labels[own & ~lesion]).argmax()
+        assert _dice(mine, own) > 0.9, level
+
+def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> None:
+    from napari_spine_mets.segmentation.mirror_fill import fill_from_mirror
+
+    spacing = (1.0, 1.0, 1.0)
+    labels = np.zeros((12, 40, 61), dtype=np.int16)
+    labels[:, 10:20, 10:51] = 1  # symmetric about column 30, where the canal is
+    canal = np.zeros(labels.shape, dtype=bool)
+    canal[:, 22:26, 28:33] = True
+    damaged = labels.copy()
+    damaged[2:10, 11:19, 40:48] = 0  # 512 mm³ of the right side destroyed (soft tissue HU)
+    damaged[:, 10, 10:15] = 0  # a one-voxel sliver missing on the left: asymmetry, not a lesion
+    hu = np.full(labels.shape, 50.0)  # soft tissue all round
+    hu[damaged > 0] = 400.0
+    hu[canal] = 10.0
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, canal)
+    # all but the cube's edges, which the opening that drops slivers rounds off
+    assert (restored[2:10, 11:19, 40:48] == 1).mean() > 0.8 and set(added) == {1}
+    assert (restored[damaged == 0] == 1).sum() == added[1] <= 512
+    assert (restored[:, 10, 10:15] == 0).all()
+    fat = hu.copy()
+    fat[2:10, 11:19, 40:48] = -100.0  # fat is not tumour
+    assert fill_from_mirror(damaged, fat, spacing, canal, canal)[1] == {}
+
 def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> None:
     from napari_spine_mets.segmentation.vessels import blood_pool
 

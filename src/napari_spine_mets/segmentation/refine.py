@@ -26,7 +26,9 @@ territory bounds them, a few mm around the network's own bone and, behind the ca
 are a known leak when the network missed the arch). A contrast-filled aorta against the
 body is as dense as marrow; ``vessels.blood_pool`` finds it by its even texture and
 keeps it out. The sacrum is kept to its bone as well, and S1 and the sacrum meet on their
-fused endplates (``sacrum``), not wherever the network's coarse boundary fell.
+fused endplates (``sacrum``), not wherever the network's coarse boundary fell. A pedicle or
+transverse process that a lytic lesion destroyed is restored from its mirror image on the
+healthy side (``mirror_fill``).
 
 Everything is computed inside the box of the territory; coarse-to-fine steps are
 nearest-neighbour gathers (cheap), not an 8-channel trilinear resampling.
@@ -42,6 +44,7 @@ import numpy as np
 
 from .arch_geometry import settle_arch_claims
 from .classes import BONE_CLASSES, SACRUM_CLASS
+from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool
 
@@ -524,6 +527,11 @@ def refine_instances(
     # the network's boundary fell
     sacrum = sacrum_bone(box_classes == SACRUM_CLASS, all_bone & ~blood, lambda coarse: gather(coarse, sub_index))
     grown, sacrum = part_s1_from_sacrum(grown, sacrum & (grown == 0), smooth, spacing)
+    # a pedicle a lytic lesion destroyed is soft tissue to the threshold and background to
+    # the network: its mirror image on the healthy side gives it back to its vertebra
+    grown, restored = fill_from_mirror(grown, sub_hu, spacing, canal, canal | sacrum | blood)
+    if restored:
+        log.info("restored from the mirror side (voxels per instance): %s", restored)
     sub_classes = fine_classes[fine_box]
     sub_classes[sub_classes == SACRUM_CLASS] = 0
     sub_classes[sacrum] = SACRUM_CLASS

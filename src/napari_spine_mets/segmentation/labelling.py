@@ -32,6 +32,10 @@ _MIN_BODY_MM3 = 1500.0  # smaller body fragments are noise or partial-volume cru
 _DIP_RATIO = 0.7  # area at the cut / the smaller of the peaks on either side; a body's waist is ~0.85
 _MIN_PIECE_MM = 10.0  # each side of a cut keeps at least this much body height (a body is 15-35 mm tall)
 _MIN_DISC_MM2 = 150.0  # disc-class area next to the cut, inside the body's footprint
+#: With this much disc beside it (mm², the three slices around the dip), a shallower dip is a
+#: disc too: a thin cervical disc at 3 mm slices dips to 0.72 of the bodies' area.
+_CLEAR_DISC_MM2 = 250.0
+_CLEAR_DIP_RATIO = 0.8
 _DISC_WINDOW_MM = 8.0  # disc voxels this far above/below the dip slice give the disc's plane
 _MAX_DISC_TILT = 0.45  # dz/d(in-plane) of the disc plane, about 24 degrees
 
@@ -179,7 +183,9 @@ def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float,
         peak = min(area[z0:k].max(), area[k + 1 : z1].max())
         ratio = area[k] / peak if peak > 0 else 1.0
         evidence = disc[max(0, k - 1) : k + 2].sum()
-        if ratio <= _DIP_RATIO and evidence >= _MIN_DISC_MM2 and (best is None or ratio < best[0]):
+        disc_dip = (ratio <= _DIP_RATIO and evidence >= _MIN_DISC_MM2) or \
+            (ratio <= _CLEAR_DIP_RATIO and evidence >= _CLEAR_DISC_MM2)
+        if disc_dip and (best is None or ratio < best[0]):
             best = (ratio, k)
     if best is None:
         return [body]

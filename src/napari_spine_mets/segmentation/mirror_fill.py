@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..morphology import ball
+
 __all__ = ["fill_from_mirror"]
 
 #: What tumour replacing bone looks like (HU): soft tissue, not fat or air, not bone.
@@ -29,12 +31,6 @@ _HIGH_HU = 250.0
 _OPEN_MM = 2.0
 #: A restored piece is at least this large (mm³): a lesion of ~8 mm across.
 _MIN_MM3 = 300.0
-
-
-def _ball(radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    half = [int(radius_mm // s) for s in spacing]
-    grid = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, spacing)], indexing="ij")
-    return sum(g**2 for g in grid) <= radius_mm**2 + 1e-6
 
 
 def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float], canal: np.ndarray,
@@ -50,7 +46,7 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
     out = labels.copy()
     added: dict[int, int] = {}
     voxel_mm3 = float(np.prod(spacing))
-    opening = _ball(_OPEN_MM, spacing)
+    opening = ball(_OPEN_MM, spacing)
     width = labels.shape[2]
     for instance, box in enumerate(ndimage.find_objects(labels), start=1):
         if box is None or not canal[box[0]].any():

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..morphology import ball
 from .arch_geometry import settle_arch_claims
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
@@ -167,13 +168,6 @@ def bone_threshold(hu: np.ndarray, network_bone: np.ndarray) -> float:
     return float(np.clip(_EDGE_FRACTION * dense, BONE_HU, _MAX_EDGE_HU))
 
 
-def _ball(radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """An ellipsoidal structuring element of ``radius_mm`` on an anisotropic grid."""
-    half = [max(0, int(np.floor(radius_mm / s))) for s in spacing]
-    grid = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, spacing)], indexing="ij")
-    return sum(g**2 for g in grid) <= radius_mm**2 + 1e-6
-
-
 def territory(labels: np.ndarray, classes: np.ndarray, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Where each instance's refined bone may be, and where arches were missed (coarse, bool).
 
@@ -189,7 +183,7 @@ def territory(labels: np.ndarray, classes: np.ndarray, spacing: Sequence[float])
     in_plane[1] = ndimage.generate_binary_structure(2, 1)
     # what the network's bone encloses in a slice is the body's marrow, whatever it called it
     own = ndimage.binary_fill_holes(labels > 0, structure=in_plane)
-    near = ndimage.binary_dilation(own, structure=_ball(_MARGIN_MM, spacing))
+    near = ndimage.binary_dilation(own, structure=ball(_MARGIN_MM, spacing))
     zone = np.zeros(labels.shape, dtype=bool)
     canal = classes == _CANAL_CLASS
     ys = np.arange(labels.shape[1])[:, None] * spacing[1]

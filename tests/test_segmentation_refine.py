@@ -299,23 +299,56 @@ def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> No
 
     spacing = (1.0, 1.0, 1.0)
     labels = np.zeros((12, 40, 61), dtype=np.int16)
-    labels[:, 10:20, 10:51] = 1  # symmetric about column 30, where the canal is
+    labels[:, 10:30, 10:51] = 1  # symmetric about column 30, where the canal is
     canal = np.zeros(labels.shape, dtype=bool)
     canal[:, 22:26, 28:33] = True
+    labels[canal] = 0
     damaged = labels.copy()
     damaged[2:10, 11:19, 40:48] = 0  # 512 mm³ of the right side destroyed (soft tissue HU)
     damaged[:, 10, 10:15] = 0  # a one-voxel sliver missing on the left: asymmetry, not a lesion
     hu = np.full(labels.shape, 50.0)  # soft tissue all round
     hu[damaged > 0] = 400.0
     hu[canal] = 10.0
-    restored, added = fill_from_mirror(damaged, hu, spacing, canal, canal)
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 10:13, 21:40] = True  # the body: in front of the canal, clear of the damage
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
     # all but the cube's edges, which the opening that drops slivers rounds off
     assert (restored[2:10, 11:19, 40:48] == 1).mean() > 0.8 and set(added) == {1}
     assert (restored[damaged == 0] == 1).sum() == added[1] <= 512
     assert (restored[:, 10, 10:15] == 0).all()
     fat = hu.copy()
     fat[2:10, 11:19, 40:48] = -100.0  # fat is not tumour
-    assert fill_from_mirror(damaged, fat, spacing, canal, canal)[1] == {}
+    assert fill_from_mirror(damaged, fat, spacing, canal, body, canal)[1] == {}
+
+
+def test_a_vertebra_turned_about_the_long_axis_is_mirrored_across_its_own_plane() -> None:
+    # a T-shaped "vertebra" (body in front, an arch with one long process to the right)
+    # turned 20 degrees: across the scanner's axis its mirror would fall on the soft tissue
+    from scipy import ndimage
+
+    from napari_spine_mets.segmentation.mirror_fill import fill_from_mirror
+
+    spacing = (1.0, 1.0, 1.0)
+    upright = np.zeros((10, 80, 81), dtype=np.int16)
+    upright[:, 15:35, 30:51] = 1  # body, symmetric about column 40
+    upright[:, 35:50, 38:43] = 1  # arch behind it
+    upright[:, 44:49, 20:61] = 1  # transverse processes both sides
+    canal = np.zeros(upright.shape, dtype=bool)
+    canal[:, 36:44, 34:37] = True
+    canal[:, 36:44, 44:47] = True  # either side of the arch's stem: centre column 40
+    body = np.zeros(upright.shape, dtype=bool)
+    body[:, :35] = True
+    turn = lambda a, order: ndimage.rotate(a, 20, axes=(1, 2), reshape=False, order=order)  # noqa: E731
+    labels, canal, body = turn(upright, 0), turn(canal, 0), turn(body, 0)
+    damaged = labels.copy()
+    right_process = turn(np.pad(np.ones((10, 5, 12), np.int16), ((0, 0), (44, 31), (49, 20))), 0) > 0
+    damaged[right_process & (labels > 0)] = 0  # one transverse process destroyed
+    hu = np.where(damaged > 0, 400.0, 50.0)
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
+    assert set(added) == {1}
+    lost = right_process & (labels > 0)
+    assert (restored[lost] == 1).mean() > 0.6  # the process comes back
+    assert ((restored == 1) & (labels == 0)).sum() < 0.2 * lost.sum()  # and little else
 
 def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> None:
     from napari_spine_mets.segmentation.vessels import blood_pool

@@ -523,7 +523,7 @@ def refine_instances(
     grown, sacrum = part_s1_from_sacrum(grown, sacrum & (grown == 0), smooth, spacing)
     # a pedicle a lytic lesion destroyed is soft tissue to the threshold and background to
     # the network: its mirror image on the healthy side gives it back to its vertebra
-    grown, restored = fill_from_mirror(grown, sub_hu, spacing, canal, canal | sacrum | blood)
+    grown, restored = fill_from_mirror(grown, sub_hu, spacing, canal, body_part, canal | sacrum | blood)
     if restored:
         log.info("restored from the mirror side (voxels per instance): %s", restored)
     sub_classes = fine_classes[fine_box]

@@ -65,13 +65,17 @@ def mirror_axis(body: np.ndarray, canal: np.ndarray, spacing: Sequence[float]
     return back, direction / length
 
 
+def _mirrored(points_mm: np.ndarray, point: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """In-plane points (..., 2) in mm mirrored across the line (``point``, unit ``direction``)."""
+    rel = points_mm - point
+    return point + 2.0 * (rel @ direction)[..., None] * direction - rel
+
+
 def _reflect(mask: np.ndarray, point: np.ndarray, direction: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """``mask`` mirrored slice by slice across the line (``point``, ``direction``) (nearest voxel)."""
     in_plane = np.asarray(spacing[1:], dtype=float)
     yy, xx = np.mgrid[: mask.shape[1], : mask.shape[2]]
-    rel = np.stack([yy * in_plane[0], xx * in_plane[1]], axis=-1) - point
-    along = rel @ direction
-    mirrored_mm = point + 2.0 * along[..., None] * direction - rel
+    mirrored_mm = _mirrored(np.stack([yy * in_plane[0], xx * in_plane[1]], axis=-1), point, direction)
     sy = np.rint(mirrored_mm[..., 0] / in_plane[0]).astype(np.intp)
     sx = np.rint(mirrored_mm[..., 1] / in_plane[1]).astype(np.intp)
     inside = (sy >= 0) & (sy < mask.shape[1]) & (sx >= 0) & (sx < mask.shape[2])
@@ -132,8 +136,7 @@ def _with_mirror(box: tuple[slice, ...], point: np.ndarray, direction: np.ndarra
     in_plane = np.asarray(spacing[1:], dtype=float)
     corners = np.array([[y, x] for y in (box[1].start, box[1].stop) for x in (box[2].start, box[2].stop)],
                        dtype=float) * in_plane
-    rel = corners - point
-    mirrored = (point + 2.0 * (rel @ direction)[:, None] * direction - rel) / in_plane
+    mirrored = _mirrored(corners, point, direction) / in_plane
     low = np.floor(np.minimum(mirrored.min(axis=0), [box[1].start, box[2].start])).astype(int) - 1
     high = np.ceil(np.maximum(mirrored.max(axis=0), [box[1].stop, box[2].stop])).astype(int) + 1
     return (slice(max(0, low[0]), min(shape[1], high[0])), slice(max(0, low[1]), min(shape[2], high[1])))

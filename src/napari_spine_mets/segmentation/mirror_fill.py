@@ -115,6 +115,8 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
             continue
         soft = (hu[region] >= _LOW_HU) & (hu[region] <= _HIGH_HU)
         candidate = mirrored & soft & (labels[region] == 0) & ~keep_out[region]
+        if float(candidate.sum()) * voxel_mm3 < _MIN_MM3:
+            continue  # an opening only takes away: no piece of lesion size can come of it
         thick = ndimage.binary_opening(candidate, structure=opening)
         pieces, n = ndimage.label(thick)
         if not n:

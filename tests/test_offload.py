@@ -51,3 +51,36 @@ def test_cancel_stops_the_work_and_errors_keep_their_message() -> None:
     with pytest.raises(offload.OffloadedBug, match="ZeroDivisionError"):
         offload.call(crashes)
     assert offload.call(sum_with_progress, array=np.ones(4), steps=1)[0] == 4.0  # still serving
+
+
+def echo_doubled(array: np.ndarray, progress: Callable, cancel: Callable) -> dict:
+    array *= 2  # the argument arrives writable
+    return {"doubled": array, "small": np.arange(3)}
+
+
+def unpicklable(progress: Callable, cancel: Callable) -> Callable:
+    return lambda: None
+
+
+def test_large_arrays_travel_beside_the_message_and_their_file_is_removed(tmp_path) -> None:
+    from napari_spine_mets.out_of_band import pack, unpack
+
+    labels = np.arange(4_000_000, dtype=np.int32).reshape(100, 200, 200)
+    packed = pack({"labels": labels, "name": "T12"}, str(tmp_path))
+    assert len(packed.payload) < 10_000  # the 16 MB array is not in the queue's message
+    assert packed.path is not None and os.path.getsize(packed.path) == labels.nbytes
+    back = unpack(packed)
+    assert back["name"] == "T12" and np.array_equal(back["labels"], labels) and back["labels"].flags.writeable
+    assert list(tmp_path.iterdir()) == []
+    # small arrays stay in the message: no file at all
+    assert pack(np.ones(10), str(tmp_path)).path is None
+
+
+def test_large_arguments_and_results_cross_processes_without_leftover_files() -> None:
+    volume = np.random.default_rng(0).integers(-1000, 2000, size=(60, 128, 128)).astype(np.int16)
+    result = offload.call(echo_doubled, array=volume.copy())
+    assert np.array_equal(result["doubled"], volume * 2) and np.array_equal(result["small"], np.arange(3))
+    assert all(not os.listdir(child.directory) for child in offload._CHILDREN)
+    with pytest.raises(offload.OffloadedBug, match="pickle|Pickl"):
+        offload.call(unpicklable)
+    assert offload.call(sum_with_progress, array=np.ones(4), steps=1)[0] == 4.0  # still serving

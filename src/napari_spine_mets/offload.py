@@ -10,13 +10,18 @@ the model is loaded and torch imported only once per session. :func:`call` runs
 progress messages come back as they happen; :meth:`Offloaded.cancel` makes ``cancel()``
 return True in the child. Errors of the project come back as :class:`OffloadedError`
 with the child's message (the project's errors carry their path in the message).
+Arguments and results travel with their large arrays in a file (:mod:`.out_of_band`), so
+receiving a result does not hold the interpreter lock either.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing as mp
 import queue
+import shutil
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import OperationCancelled, SpineMetsError
+from .out_of_band import pack, unpack
 
 __all__ = ["Offloaded", "OffloadedError", "OffloadedCancelled", "OffloadedBug", "call", "warm_up", "cancel_all", "shutdown"]
 
@@ -44,19 +50,19 @@ class OffloadedBug(RuntimeError):
     """An unexpected exception in the child process; the message holds its traceback."""
 
 
-def _serve(tasks: Any, events: Any, cancelled: Any) -> None:
+def _serve(tasks: Any, events: Any, cancelled: Any, directory: str) -> None:
     """The child's loop: one task at a time until it receives ``None``."""
     logging.basicConfig(level=logging.INFO)
     while True:
         task = tasks.get()
         if task is None:
             return
-        function, kwargs = task
 
         def progress(fraction: float, message: str) -> None:
             events.put(("progress", float(fraction), str(message)))
 
         try:
+            function, kwargs = unpack(task)
             result = function(**kwargs, progress=progress, cancel=cancelled.is_set)
         except OperationCancelled as exc:
             events.put(("cancelled", type(exc).__name__, str(exc)))
@@ -67,7 +73,10 @@ def _serve(tasks: Any, events: Any, cancelled: Any) -> None:
         except BaseException as exc:  # a bug: send the traceback, keep serving
             events.put(("bug", type(exc).__name__, traceback.format_exc()))
         else:
-            events.put(("result", result))
+            try:
+                events.put(("result", pack(result, directory)))
+            except Exception as exc:  # e.g. a result that cannot be pickled
+                events.put(("bug", type(exc).__name__, traceback.format_exc()))
 
 
 @dataclass
@@ -76,6 +85,8 @@ class _Child:
     tasks: Any
     events: Any
     cancelled: Any
+    #: Where arguments and results leave their large arrays (removed with the child).
+    directory: str
     busy: bool = False
     #: Importing torch for its first task: wait for it rather than start another child.
     warming: bool = False
@@ -92,6 +103,7 @@ def _idle_child(warming: bool = False) -> _Child:
             for child in list(_CHILDREN):
                 if not child.process.is_alive():
                     _CHILDREN.remove(child)
+                    shutil.rmtree(child.directory, ignore_errors=True)
                 elif not child.busy:
                     child.busy, child.warming = True, warming
                     return child
@@ -100,10 +112,12 @@ def _idle_child(warming: bool = False) -> _Child:
             _POOL_LOCK.wait(timeout=1.0)
         context = mp.get_context("spawn")
         tasks, events, cancelled = context.Queue(), context.Queue(), context.Event()
-        process = context.Process(target=_serve, args=(tasks, events, cancelled), daemon=True,
+        directory = tempfile.mkdtemp(prefix="spine-mets-worker-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        process = context.Process(target=_serve, args=(tasks, events, cancelled, directory), daemon=True,
                                   name="spine-mets-worker")
         process.start()
-        child = _Child(process, tasks, events, cancelled, busy=True, warming=warming)
+        child = _Child(process, tasks, events, cancelled, directory, busy=True, warming=warming)
         _CHILDREN.append(child)
         log.info("started worker process %s", process.pid)
         return child
@@ -124,7 +138,11 @@ class Offloaded:
         self._child = _idle_child(warming)
         self._progress = progress or (lambda fraction, message: None)
         self._child.cancelled.clear()
-        self._child.tasks.put((function, kwargs))
+        try:
+            self._child.tasks.put(pack((function, kwargs), self._child.directory))
+        except BaseException:
+            _release(self._child)
+            raise
 
     def cancel(self) -> None:
         """Ask the function to stop at its next check of ``cancel()``."""
@@ -152,7 +170,7 @@ class Offloaded:
                 if kind == "progress":
                     self._progress(event[1], event[2])
                 elif kind == "result":
-                    return event[1]
+                    return unpack(event[1])
                 elif kind == "cancelled":
                     raise OffloadedCancelled(event[2])
                 elif kind == "error":
@@ -213,4 +231,5 @@ def shutdown() -> None:
                     child.process.terminate()
             except (OSError, ValueError):
                 pass
+            shutil.rmtree(child.directory, ignore_errors=True)
         _CHILDREN.clear()

@@ -1,6 +1,6 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--device auto]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--device auto] [--precision auto]``
 
 (a) held-out synthetic cases (seeds from 200000, never used in training or validation),
 levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
@@ -107,7 +107,7 @@ CERVICAL_RANGE = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T
 
 
 def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int = 200_000,
-              supported: tuple[str, ...] | None = None) -> dict:
+              supported: tuple[str, ...] | None = None, precision: str = "auto") -> dict:
     from napari_spine_mets.segmentation.inference import segment_vertebrae
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
@@ -116,7 +116,7 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
     for i in range(cases):
         seed = seed_base + i
         case = generate_spine_ct(random_params(seed) if supported is None else random_params(seed, supported))
-        result = segment_vertebrae(case.ct, device=device, weights_dir=weights_dir)
+        result = segment_vertebrae(case.ct, device=device, precision=precision, weights_dir=weights_dir)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
         scores, matched, ceiling = {}, {}, {}
         for label in np.unique(truth):
@@ -156,7 +156,7 @@ def _group(per_case: list[dict], levels: tuple[str, ...], prefix: str) -> dict:
             f"{prefix}_mean_dice_best_match": float(np.mean(matched)), f"{prefix}_best_match_by_level": per_level}
 
 
-def real(device: str, weights_dir: Path | None) -> dict:
+def real(device: str, weights_dir: Path | None, precision: str = "auto") -> dict:
     from napari_spine_mets.io.dicom import read_dicom_series
     from napari_spine_mets.io.totalsegmentator import read_totalsegmentator
     from napari_spine_mets.segmentation.inference import segment_vertebrae
@@ -164,7 +164,7 @@ def real(device: str, weights_dir: Path | None) -> dict:
     base = shared_data_dir() / "ct-chest-abdomen-dicom"
     ct = read_dicom_series(base / "series")
     reference = read_totalsegmentator(base / "reference-totalsegmentator.nii.gz", target=ct).array
-    result = segment_vertebrae(ct, device=device, weights_dir=weights_dir)
+    result = segment_vertebrae(ct, device=device, precision=precision, weights_dir=weights_dir)
     predicted = result.vertebrae.array
     matches = {}
     pairs = one_to_one_matches(predicted, reference, (32, 33))
@@ -201,6 +201,7 @@ def main() -> int:
                         help="held-out cases drawn from C1–T4 (seeds 220000+; the shipped network before 0.3 "
                              "never saw cervical levels)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto", help="the network's arithmetic: auto, float32, bfloat16, float16")
     args = parser.parse_args()
     started = time.time()
     from napari_spine_mets.segmentation.weights import default_weights_dir
@@ -209,12 +210,13 @@ def main() -> int:
     card = json.loads(((args.weights_dir or default_weights_dir()) / "vertebrae-ct.json").read_text())
     data = {
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
-        "synthetic": synthetic(args.cases, args.device, args.weights_dir),
+        "precision": args.precision,
+        "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
-                                     supported=THORACOLUMBAR_LEVELS),
+                                     supported=THORACOLUMBAR_LEVELS, precision=args.precision),
         "synthetic_cervical": synthetic(args.cervical_cases, args.device, args.weights_dir, seed_base=220_000,
-                                        supported=CERVICAL_RANGE) if args.cervical_cases else None,
-        "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir),
+                                        supported=CERVICAL_RANGE, precision=args.precision) if args.cervical_cases else None,
+        "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir, args.precision),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),
     }

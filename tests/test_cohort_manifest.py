@@ -114,3 +114,16 @@ def test_study_folders_stay_inside_the_output(tmp_path) -> None:
     for hostile in ("../../etc", "/abs/path", "CON", "a/../../b", ".."):
         folder = study_dir(tmp_path, hostile)
         assert folder.resolve().parent == (tmp_path / "studies").resolve(), (hostile, folder)
+
+
+def test_segmentation_precision_is_float32_unless_asked_and_then_part_of_the_hash() -> None:
+    from napari_spine_mets.cohort.settings import PipelineSettings
+
+    default = PipelineSettings()
+    # float32 is what every earlier study ran: their hashes stay valid
+    assert "precision" not in default.value_dict() and default.precision == "float32"
+    assert PipelineSettings(device="cuda").settings_hash() == default.settings_hash()  # where, not what
+    faster = PipelineSettings(precision="bfloat16")
+    assert faster.settings_hash() != default.settings_hash() and faster.to_json()["precision"] == "bfloat16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        PipelineSettings(precision="int8")

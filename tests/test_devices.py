@@ -29,3 +29,28 @@ def test_cuda_without_gpu_is_refused() -> None:
 def test_unknown_device_is_refused() -> None:
     with pytest.raises(DeviceError, match="unknown device 'tpu'"):
         resolve_device("tpu")
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch) -> None:
+    import torch
+
+    from napari_spine_mets.devices import resolve_precision
+
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": True, "amx_bf16": False})
+    assert resolve_precision(torch.device("cpu")) == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx512_bf16": False, "avx2": True})
+    assert resolve_precision(torch.device("cpu")) == torch.float32  # emulated bfloat16 is slower than float32
+    assert resolve_precision(torch.device("cuda")) == torch.float16
+    assert resolve_precision(torch.device("mps")) == torch.float32
+    assert resolve_precision(torch.device("cpu"), "BFloat16") == torch.bfloat16  # asked for: used wherever it runs
+
+
+def test_unknown_or_unsuitable_precision_is_refused() -> None:
+    import torch
+
+    from napari_spine_mets.devices import DeviceError, resolve_precision
+
+    with pytest.raises(DeviceError, match="unknown precision 'double'"):
+        resolve_precision(torch.device("cpu"), "double")
+    with pytest.raises(DeviceError, match="float16' is for GPUs"):
+        resolve_precision(torch.device("cpu"), "float16")

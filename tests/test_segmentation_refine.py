@@ -409,3 +409,12 @@ def test_a_body_span_leaves_out_the_wedge_of_an_oblique_disc_cut() -> None:
     body[:] = False
     body[3:9, 5:10, 5:10] = True  # an even body keeps every slice
     assert body_span(body) == (3, 8)
+
+
+def test_gather_is_nearest_neighbour_upsampling_of_the_whole_grid_or_a_box_of_it() -> None:
+    coarse = np.random.default_rng(5).normal(size=(7, 9, 5)).astype(np.float32)
+    index = nearest_index(coarse.shape, (13, 20, 11))
+    np.testing.assert_array_equal(gather(coarse, index), coarse[np.ix_(*index)])
+    box = (slice(2, 10), slice(5, 17), slice(0, 4))  # a fine box starting inside a coarse voxel
+    sub_index = tuple(ix[b] for ix, b in zip(index, box))
+    np.testing.assert_array_equal(gather(coarse, sub_index), coarse[np.ix_(*sub_index)])

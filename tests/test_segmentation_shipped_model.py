@@ -39,6 +39,48 @@ def test_segments_and_names_a_held_out_lumbar_case(held_out_case) -> None:
     assert result.provenance["weights_sha256"] and result.provenance["device"].startswith("CPU")
 
 
+def test_bfloat16_and_float32_give_the_same_vertebrae(held_out_case) -> None:
+    """bfloat16 (the default on a CPU with hardware bfloat16) changes the network's
+    probabilities in their third digit: the labels must not change with it."""
+    exact = segment_vertebrae(held_out_case.ct, device="cpu", precision="float32")
+    fast = segment_vertebrae(held_out_case.ct, device="cpu", precision="bfloat16")
+    assert (exact.provenance["precision"], fast.provenance["precision"]) == ("float32", "bfloat16")
+    assert [s["level"] for s in fast.vertebra_stats] == [s["level"] for s in exact.vertebra_stats]
+    a, b = exact.vertebrae.array, fast.vertebrae.array
+    assert (a != b).sum() < 0.01 * (a > 0).sum()  # under 1 % of the vertebra voxels labelled differently
+
+
+def test_segment_command_writes_label_maps_in_the_input_geometry_and_a_summary(held_out_case, tmp_path, capsys) -> None:
+    import json
+
+    from napari_spine_mets.cli import main
+    from napari_spine_mets.io.nifti import read_nifti, write_nifti
+    from napari_spine_mets.volume import Volume
+
+    source = write_nifti(held_out_case.ct, tmp_path / "ct.nii.gz")
+    out = tmp_path / "out"
+    assert main(["segment", str(source), "--out", str(out), "--device", "cpu", "--precision", "float32", "--json"]) == 0
+    summary = json.loads((out / "segmentation.json").read_text())
+    assert json.loads(capsys.readouterr().out) == summary
+    assert summary["levels"] == ["L2", "L3", "L4", "L5", "S1"] and summary["precision"] == "float32"
+    assert summary["device"].startswith("CPU") and len(summary["weights_sha256"]) == 64
+    assert summary["timings_s"]["network_s"] > 0 and "Decision support" in summary["notice"]
+    vertebrae = read_nifti(out / "vertebrae.nii.gz")
+    assert vertebrae.shape == held_out_case.ct.shape
+    np.testing.assert_allclose(vertebrae.affine, held_out_case.ct.affine, atol=1e-4)
+    l3 = vertebrae.array == TOTALSEG_VERTEBRA_IDS["L3"]
+    truth = held_out_case.vertebrae.array == TOTALSEG_VERTEBRA_IDS["L3"]
+    assert 2 * (l3 & truth).sum() / (l3.sum() + truth.sum()) > 0.8
+    assert (out / "parts.nii.gz").exists()
+    # an MR-like volume: a message naming the file, no label maps
+    mr = write_nifti(Volume((held_out_case.ct.array.astype(np.float32) + 1024) / 4000, held_out_case.ct.affine, name="mr"),
+                     tmp_path / "mr.nii.gz")
+    assert main(["segment", str(mr), "--out", str(tmp_path / "mr-out"), "--device", "cpu"]) != 0
+    error = capsys.readouterr().err
+    assert "mr.nii.gz" in error and "do not look like CT" in error
+    assert not (tmp_path / "mr-out" / "vertebrae.nii.gz").exists()
+
+
 def test_mr_like_input_is_refused(held_out_case) -> None:
     from napari_spine_mets.errors import ModalityError
     from napari_spine_mets.volume import Volume

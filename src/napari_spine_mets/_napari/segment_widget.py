@@ -153,8 +153,9 @@ class SegmentWidget(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress.setValue(100)
         prov = result.provenance
+        precision = f" ({prov['precision']})" if prov.get("precision") else ""
         self.status.setText(
-            f"{len(result.vertebra_stats)} vertebrae on {prov['device']} in {prov['timings_s']['total_s']:.1f} s "
+            f"{len(result.vertebra_stats)} vertebrae on {prov['device']}{precision} in {prov['timings_s']['total_s']:.1f} s "
             f"({prov['model']} {prov['model_version']}); anchor: {result.anchor}"
         )
         self.notes.setText("\n".join(result.notes))

@@ -54,6 +54,9 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-source", choices=("auto", "given", "model"), default="auto",
                    help="vertebra labels: given with the study, else the model (auto); or only one of them")
     p.add_argument("--device", default="auto", help="auto (the worker's GPU if any), cpu, cuda")
+    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "float16", "auto"),
+                   help="the segmentation network's arithmetic; float32 (default) gives the same labels on every "
+                   "worker, auto is faster on CPUs with hardware bfloat16 and on GPUs")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -61,7 +64,7 @@ def _settings(args: argparse.Namespace) -> Any:
     from .settings import PipelineSettings
 
     return PipelineSettings.with_radiomics_file(args.radiomics_settings, label_source=args.label_source,
-                                                device=args.device)
+                                                device=args.device, precision=args.precision)
 
 
 def _run_study(args: argparse.Namespace) -> int:

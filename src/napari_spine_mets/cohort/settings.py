@@ -50,6 +50,10 @@ class PipelineSettings:
     detect_lesions: bool = True
     #: Torch device for segmentation and radiomics ("auto": the worker's GPU if it has one). Not hashed.
     device: str = "auto"
+    #: The segmentation network's arithmetic ("float32", "bfloat16", "auto": see
+    #: ``devices.resolve_precision``). float32 by default, so that a study's labels do not
+    #: depend on which worker's CPU ran it; hashed when it is anything else.
+    precision: str = "float32"
     #: Torch CPU threads per study. Not hashed; fixed (not the machine's count) so that
     #: results do not depend on how many workers share a machine.
     torch_threads: int = 1
@@ -64,6 +68,10 @@ class PipelineSettings:
         RadiomicsSettings.from_dict(self.radiomics)  # validates (raises RadiomicsSettingsError)
         if self.torch_threads < 1:
             raise ValueError("torch_threads must be >= 1")
+        from ..devices import PRECISION_CHOICES
+
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {self.precision!r}")
 
     @classmethod
     def with_radiomics_file(cls, path: str | PathLike[str] | None, **kwargs: Any) -> "PipelineSettings":
@@ -80,9 +88,16 @@ class PipelineSettings:
         return RadiomicsSettings.from_dict(self.radiomics)
 
     def value_dict(self) -> dict[str, Any]:
-        """Everything that changes a number in the output (what the hash covers)."""
-        return {"pipeline_version": PIPELINE_VERSION, "radiomics": self.radiomics, "hu": self.hu,
-                "label_source": self.label_source, "min_lesion_voxels": self.min_lesion_voxels}
+        """Everything that changes a number in the output (what the hash covers).
+
+        ``precision`` joins only when it is not float32, what every study before it ran
+        (on CPUs), so that the hashes of finished studies stay valid.
+        """
+        values = {"pipeline_version": PIPELINE_VERSION, "radiomics": self.radiomics, "hu": self.hu,
+                  "label_source": self.label_source, "min_lesion_voxels": self.min_lesion_voxels}
+        if self.precision != "float32":
+            values["precision"] = self.precision
+        return values
 
     def settings_hash(self) -> str:
         text = json.dumps(self.value_dict(), sort_keys=True, separators=(",", ":"), default=float)

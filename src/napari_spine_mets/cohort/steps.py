@@ -101,7 +101,8 @@ def _segment(state: StudyState) -> None:
     from ..segmentation.weights import WeightsError
 
     try:
-        result = segment_vertebrae(state.volume, device=state.settings.device)
+        result = segment_vertebrae(state.volume, device=state.settings.device,
+                                   precision=state.settings.precision)
     except WeightsError as exc:
         raise InputError(state.study.path, "no vertebra labels were given with this study and the segmentation "
                          f"model is not available ({exc}); give a 'labels' file (e.g. TotalSegmentator output)") from exc

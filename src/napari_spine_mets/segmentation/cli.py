@@ -19,6 +19,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("path", type=Path, help="a DICOM folder/file or a NIfTI/NRRD file")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
+                        help="the network's arithmetic: auto = float16 on CUDA, bfloat16 on a CPU with hardware "
+                        "bfloat16, float32 otherwise; float32 everywhere reproduces results across machines")
     parser.add_argument("--series", help="series key when the folder holds several (see spine-mets info)")
     parser.add_argument("--anchor", help="name one vertebra when the sacrum is not in view, e.g. 3=T12 (3rd from the top)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -35,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.anchor:
         index, _, level = args.anchor.partition("=")
         anchor = (int(index), level)
-    result = segment_vertebrae(volume, device=args.device, anchor=anchor)
+    result = segment_vertebrae(volume, device=args.device, precision=args.precision, anchor=anchor)
     args.out.mkdir(parents=True, exist_ok=True)
     write_nifti(result.vertebrae, args.out / "vertebrae.nii.gz")
     write_nifti(result.parts, args.out / "parts.nii.gz")
@@ -45,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         levels = ", ".join(str(s["level"] or s["name"]) for s in result.vertebra_stats) or "none"
-        print(f"{len(result.vertebra_stats)} vertebrae ({levels}); anchor: {result.anchor}; device: {result.provenance['device']}")
+        print(f"{len(result.vertebra_stats)} vertebrae ({levels}); anchor: {result.anchor}; device: {result.provenance['device']} "
+              f"({result.provenance['precision']})")
         for note in result.notes:
             print(f"note: {note}")
         print(f"written to {args.out}")

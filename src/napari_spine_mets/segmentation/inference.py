@@ -72,16 +72,21 @@ def segment_vertebrae(
     volume: Volume,
     *,
     device: str = "auto",
+    precision: str = "auto",
     weights: str = DEFAULT_WEIGHTS,
     weights_dir: Path | None = None,
     anchor: tuple[int, str] | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> SegmentationResult:
-    """Vertebra and part labels on ``volume``'s grid; raises ModalityError for non-CT input."""
+    """Vertebra and part labels on ``volume``'s grid; raises ModalityError for non-CT input.
+
+    ``precision`` is the network's arithmetic (``devices.resolve_precision``: "auto" is
+    float16 on CUDA, bfloat16 on a CPU that computes it in hardware, else float32).
+    """
     import torch
 
-    from ..devices import describe_device, resolve_device
+    from ..devices import describe_device, resolve_device, resolve_precision
     from .localise import locate_spine
     from .classes import SACRUM_CLASS
     from .craniocervical import trim_atlas
@@ -96,6 +101,7 @@ def segment_vertebrae(
     started = time.perf_counter()
     _check_ct(volume)
     dev = resolve_device(device)
+    dtype = resolve_precision(dev, precision)
     model, card = load_weights(weights, weights_dir, device=dev)
     working = float(card.metrics.get("working_spacing_mm", 1.5))
     patch = tuple(int(p) for p in card.metrics.get("patch", (64, 80, 80)))
@@ -117,6 +123,7 @@ def segment_vertebrae(
     image = normalise_ct(resample_image(crop, shape))
     probabilities = sliding_window_predict(
         model, image, fitted_patch(image.shape, patch, model.divisor), n_classes=n_classes, overlap=0.25, device=dev,
+        precision=dtype,
         progress=lambda done, total: report(0.1 + 0.7 * done / total, f"segmenting ({done}/{total} patches)"),
         cancel=cancel,
     )
@@ -142,18 +149,19 @@ def segment_vertebrae(
     refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(), bone_probability.numpy())
     if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:
         trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, volume.spacing[0])
-    classes = np.zeros(volume.shape, dtype=np.uint8)
-    classes[box.slices()] = refined.classes
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
     # map costs more in fresh memory pages than the refinement that fills it
     confidence_map = np.zeros(volume.shape, dtype=np.float16)
     confidence_map[box.slices()] = refined.confidence
-    instance_labels = np.zeros(volume.shape, dtype=np.int16)
-    instance_labels[box.slices()] = refined.labels
-    sacrum = np.zeros(volume.shape, dtype=bool)
-    sacrum[box.slices()] = refined.classes == SACRUM_CLASS  # vertebra voxels carry their part instead
-    instances = Instances(labels=instance_labels, count=coarse.count, sacrum=sacrum)
-    vertebrae, parts, names = label_maps_from(classes, instances, naming)
+    # the label maps are made on the spine's box (a quarter of a clinical CT) and then
+    # placed in the scan: outside the box everything is background
+    instances = Instances(labels=refined.labels, count=coarse.count,
+                          sacrum=refined.classes == SACRUM_CLASS)  # vertebra voxels carry their part instead
+    box_vertebrae, box_parts, names = label_maps_from(refined.classes, instances, naming)
+    vertebrae = np.zeros(volume.shape, dtype=np.uint8)
+    vertebrae[box.slices()] = box_vertebrae
+    parts = np.zeros(volume.shape, dtype=np.uint8)
+    parts[box.slices()] = box_parts
     timings["labelling_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
 
@@ -179,6 +187,7 @@ def segment_vertebrae(
             "model_version": card.version,
             "weights_sha256": card.weights_sha256,
             "device": describe_device(dev),
+            "precision": str(dtype).removeprefix("torch."),
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
             "demonstration_model": card.demonstration,
         },
@@ -200,7 +209,8 @@ def record_in_case(case: "Case", result: SegmentationResult, volume_name: str) -
         model=result.provenance.get("model", ""),
         model_version=result.provenance.get("model_version", ""),
         weights_sha256=result.provenance.get("weights_sha256", ""),
-        parameters={"device": result.provenance.get("device"), "anchor": result.anchor,
+        parameters={"device": result.provenance.get("device"), "precision": result.provenance.get("precision"),
+                    "anchor": result.anchor,
                     "timings_s": result.provenance.get("timings_s"), "vertebrae": result.vertebra_stats,
                     "notes": result.notes},
     )

@@ -105,14 +105,18 @@ def gather(array: np.ndarray, index: tuple[np.ndarray, np.ndarray, np.ndarray]) 
 
     ``index`` comes from ``nearest_index`` (or a contiguous slice of it): non-decreasing,
     so each axis is a run-length repeat of a coarse range, which numpy copies in blocks
-    (several times faster than a three-axis fancy index on a clinical-size box).
+    (several times faster than a three-axis fancy index on a clinical-size box). The last
+    axis is repeated first, while the array is still small: repeating the first axis
+    last copies whole planes (0.47 -> 0.22 s for a float32 box of 430 x 373 x 200).
     """
     out = array
-    for axis, ix in enumerate(index):
+    for axis in reversed(range(len(index))):
+        ix = index[axis]
         first = int(ix[0]) if ix.size else 0
         counts = np.bincount(ix - first)
-        taken = np.take(out, np.arange(first, first + counts.size), axis=axis)
-        out = np.repeat(taken, counts, axis=axis)
+        window = [slice(None)] * out.ndim
+        window[axis] = slice(first, first + counts.size)
+        out = np.repeat(out[tuple(window)], counts, axis=axis)
     return out
 
 

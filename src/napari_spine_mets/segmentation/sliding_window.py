@@ -74,16 +74,20 @@ def sliding_window_predict(
     overlap: float = 0.5,
     batch_size: int = 1,
     device: torch.device | None = None,
-    mixed_precision: bool | None = None,
+    precision: torch.dtype | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> torch.Tensor:
     """Class probabilities (n_classes, z, y, x) on the CPU for a normalised ``volume`` (z, y, x).
 
-    The volume is padded up to at least one patch; ``mixed_precision`` defaults to on for CUDA.
+    The volume is padded up to at least one patch. ``precision``: the dtype the model runs
+    in under ``torch.autocast`` (:func:`..devices.resolve_precision`); by default float16
+    on CUDA and float32 elsewhere.
     """
     device = device or next(model.parameters()).device
-    amp = (device.type == "cuda") if mixed_precision is None else bool(mixed_precision)
+    if precision is None:
+        precision = torch.float16 if device.type == "cuda" else torch.float32
+    amp = precision != torch.float32
     data = torch.as_tensor(np.ascontiguousarray(volume) if isinstance(volume, np.ndarray) else volume)
     data = data.to(torch.float32)
     original = tuple(int(s) for s in data.shape)
@@ -107,7 +111,7 @@ def sliding_window_predict(
             patches = torch.stack(
                 [data[z : z + patch_size[0], y : y + patch_size[1], x : x + patch_size[2]] for z, y, x in batch_corners]
             )[:, None].to(device)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
+            with torch.autocast(device_type=device.type, dtype=precision if amp else torch.float16, enabled=amp):
                 logits = model(patches)
             probabilities = torch.softmax(logits.float(), dim=1).cpu()
             for (z, y, x), prob in zip(batch_corners, probabilities):

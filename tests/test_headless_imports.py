@@ -45,6 +45,8 @@ CORE_MODULES = [
     "napari_spine_mets.case_store",
     "napari_spine_mets.recent_cases",
     "napari_spine_mets.offload",
+    "napari_spine_mets.out_of_band",
+    "napari_spine_mets.segmentation.warm",
     "napari_spine_mets.synthetic",
     "napari_spine_mets.synthetic.cervical",
     "napari_spine_mets.synthetic.neck",

@@ -17,7 +17,7 @@ PLUGIN = "napari-spine-mets"
 SAMPLE = "synthetic_spine_ct"
 #: The workflow, in order: one tab each in the right dock area (the first is shown).
 #: What the segmentation worker process imports ahead of the first run.
-SEGMENTATION_MODULES = ("napari_spine_mets.segmentation.inference", "torch")
+SEGMENTATION_MODULES = ("napari_spine_mets.segmentation.warm",)
 DOCKS = ("Case", "Segment", "Lesions", "Measure", "Scores", "Report", "Correct labels", "Overlays")
 
 

@@ -1,6 +1,6 @@
 """Whose arch is it: two neighbouring vertebrae's claims on arch bone, settled in their own frame.
 
-``refine._attach_arches`` asks two questions of each piece of posterior arch bone: which
+``refine`` asks two questions of each piece of posterior arch bone: which
 body the network's arch voxels reach first, and which body the image's bone floods from
 first. Where they disagree, the more cranial vertebra used to win. That is right for a
 process hanging over the level below, but wrong wherever the column is tilted: an axial

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..errors import ModalityError
 from ..volume import LabelMap, Volume
-from .labelling import Instances, find_instances, label_maps_from, name_levels
+from .labelling import Instances, LevelNaming, find_instances, label_maps_from, name_levels
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -140,13 +141,22 @@ def segment_vertebrae(
     classes_work = argmax.numpy().astype(np.uint8)
     work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, volume.spacing, shape))
     coarse = find_instances(classes_work, work_spacing)  # type: ignore[arg-type]
-    # ribs on the working grid (same grid as the instances): the last rib-bearing vertebra is T12
-    ribs = find_rib_anchor(image.numpy() * 1000.0, coarse.labels, work_spacing,  # type: ignore[arg-type]
-                           sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
-                           y_towards_back=bool(volume.affine[1, 1] > 0))
-    naming = name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
     del probabilities
-    refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(), bone_probability.numpy())
+
+    def named() -> LevelNaming:
+        # ribs on the working grid (same grid as the instances): the last rib-bearing vertebra is T12
+        ribs = find_rib_anchor(image.numpy() * 1000.0, coarse.labels, work_spacing,  # type: ignore[arg-type]
+                               sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
+                               y_towards_back=bool(volume.affine[1, 1] > 0))
+        return name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
+
+    # naming needs only the working grid: it runs beside the refinement (both mostly in
+    # numpy and scipy code that releases the interpreter lock; a 2-core CPU does both at once)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        naming_job = beside.submit(named)
+        refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(),
+                                   bone_probability.numpy())
+        naming = naming_job.result()
     if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:
         trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, volume.spacing[0])
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32

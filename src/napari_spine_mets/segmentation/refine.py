@@ -14,7 +14,7 @@ Each instance grows through that bone from its own network voxels, by a watershe
 inverted intensity: flooding runs through bright cortex first, so two vertebrae meet at
 the dark joint space between them (facet, disc) rather than wherever a flat growth met.
 Where the network found the arches, which vertebra a piece of arch belongs to is asked of
-the image as well (``_attach_arches``): a process hanging over the level below goes to its
+the image as well (``_arches_by_image``): a process hanging over the level below goes to its
 own vertebra. Where the network missed an arch (``missed_arches``), the arch's place
 behind the canal joins the territory, its pedicles are seeded from the body's upper part
 (``_arch_seeds``) and bone grown above a body's top goes to the vertebra above
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +78,7 @@ _POSTERIOR_HALF_WIDTH_MM = 32.0
 _POSTERIOR_DEPTH_MM = 75.0
 _MIN_ARCH_RATIO = 0.2  # arch / body voxels below which the network missed the arch
 _ARCH_RISE_MM = 6.0  # superior articular processes rise this far above their body
-_ARCH_REACH_MM = 20.0  # around a vertebra's network bone: where its arch may be (``_attach_arches``)
+_ARCH_REACH_MM = 20.0  # around a vertebra's network bone: where its arch may be (``_arches_by_image``)
 _PEDICLE_FRONT_MM = 12.0  # the arch starts this far in front of the canal centre (pedicles)
 _BODY_SPAN_AREA = 0.5  # of a body's median slice area: slices below it are a wedge of a cut, not the body (``body_span``)
 
@@ -294,7 +295,7 @@ def _cap_arches(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, z_in
     mm (``_ARCH_RISE_MM``); growing through a facet joint, the lower vertebra would
     otherwise claim the arch above. Such bone goes to the next cranial instance (id - 1),
     or to none at the top of the column. Only where the network missed the arch: where it
-    found it, its arch voxels and ``_attach_arches`` place the arch, and this flat cut
+    found it, its arch voxels and ``_arches_by_image`` place the arch, and this flat cut
     took the tips of the lower vertebra's superior articular processes and laminae from
     it (tuning seeds 300-307: mean Dice 0.930 with the cap everywhere, 0.934 without).
     """
@@ -420,11 +421,11 @@ def marrow_first(smooth: np.ndarray) -> np.ndarray:
     return np.clip((smooth + 200.0) / 8.0, 0, 255).astype(np.uint8)
 
 
-def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.ndarray, classes: np.ndarray,
-                   labels: np.ndarray, missed: Sequence[int], index: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   coarse_spacing: Sequence[float], spacing: Sequence[float], seeds: np.ndarray,
-                   core: np.ndarray) -> np.ndarray:
-    """Which vertebra each piece of arch bone belongs to, where the network found the arches.
+def _arches_by_image(bone_mask: np.ndarray, smooth: np.ndarray, classes: np.ndarray, labels: np.ndarray,
+                     missed: Sequence[int], index: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     coarse_spacing: Sequence[float], seeds: np.ndarray, core: np.ndarray) -> np.ndarray | None:
+    """Which vertebra each piece of arch bone belongs to by the image, where the network found
+    the arches (None where it found none); ``settle_arch_claims`` weighs it against the network.
 
     The network says which voxels are arch, not whose: ``find_instances`` gives its arch
     voxels to the body nearest through them, so an upper vertebra's inferior articular
@@ -446,7 +447,7 @@ def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.nda
 
     found = [i for i in range(1, int(labels.max()) + 1) if i not in set(missed)]
     if not found:
-        return by_network
+        return None
     certain = np.isin(classes, (_BODY_CLASS, 3, 4)) | np.isin(labels, list(missed))
     certain_labels = gather(np.where(certain, labels, 0).astype(labels.dtype), index)
     markers = _markers(bone_mask, certain_labels, seeds, core)
@@ -454,8 +455,7 @@ def _attach_arches(by_network: np.ndarray, bone_mask: np.ndarray, smooth: np.nda
     reach = int(np.ceil(_ARCH_REACH_MM / min(coarse_spacing)))
     found_zone = gather(np.isin(expand_labels(labels, distance=reach), found), index)
     landscape = np.where(found_zone, marrow_first(smooth), _inverted(smooth))
-    by_image = watershed(landscape, markers=markers, mask=bone_mask | (core > 0)).astype(np.int16)
-    return settle_arch_claims(by_network, by_image, classes, labels, coarse_spacing, spacing)
+    return watershed(landscape, markers=markers, mask=bone_mask | (core > 0)).astype(np.int16)
 
 
 def refine_instances(
@@ -512,12 +512,18 @@ def refine_instances(
     core_labels[blood] = 0  # nor is a body the network drew over it
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
     markers = _markers(bone, sub_labels, seeds, core_labels)
-    # flooding from each instance through bright bone first: where two meet is a dark
-    # joint space (facet, costovertebral, disc), not wherever a flat growth happened to meet
-    grown = watershed(_inverted(smooth), markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
     missed = missed_arches(box_labels, box_classes)
-    grown = _attach_arches(grown, bone, smooth, box_classes, box_labels, missed, sub_index, coarse_spacing, spacing,
-                           seeds, core_labels)
+    # the two floods are independent and their C loops release the interpreter lock: on a
+    # 2-core CPU the image's flood of the arches runs beside the network's (same result)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        by_image = beside.submit(_arches_by_image, bone, smooth, box_classes, box_labels, missed, sub_index,
+                                 coarse_spacing, seeds, core_labels)
+        # flooding from each instance through bright bone first: where two meet is a dark
+        # joint space (facet, costovertebral, disc), not wherever a flat growth happened to meet
+        grown = watershed(_inverted(smooth), markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
+        arches = by_image.result()
+    if arches is not None:
+        grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))

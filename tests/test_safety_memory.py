@@ -95,11 +95,3 @@ def test_dicom_series_over_the_budget_is_refused_before_decoding(tmp_path: Path,
     with pytest.raises(MemoryLimitError, match=str(tmp_path.name)):
         read_dicom_series(tmp_path)
     assert decoded == []
-
-
-def test_segmentation_estimate_grows_with_the_volume(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(memory.LIMIT_ENV, "2")
-    small = memory.check_segmentation_memory((64, 64, 64))
-    assert small > 64**3 * 4
-    with pytest.raises(MemoryLimitError, match="segmenting"):
-        memory.check_segmentation_memory((1500, 512, 512))

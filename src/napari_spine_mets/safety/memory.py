@@ -34,7 +34,6 @@ __all__ = [
     "estimate_bytes",
     "suggest_downsample",
     "check_volume_memory",
-    "check_segmentation_memory",
     "format_bytes",
 ]
 
@@ -168,16 +167,3 @@ def check_volume_memory(path: str | PathLike[str] | None, shape: Sequence[int], 
         f"{format_bytes(budget)} can be used safely now (close other images or applications{offer})",
         needed, budget, factor,
     )
-
-
-def check_segmentation_memory(shape: Sequence[int], *, classes: int = 32, patch_bytes: int = 512 * 10**6,
-                              path: str | PathLike[str] | None = None) -> int:
-    """Memory check before segmenting a volume (a rough upper bound for the sliding-window network).
-
-    Counts the float32 input and its resampled copy, float32 scores for ``classes``
-    classes over the whole volume, and ``patch_bytes`` for one patch's activations.
-    """
-    voxels = max(1, _voxels(shape))
-    per_voxel = 4 * 2 + 4 * classes
-    copies = 1.0 + patch_bytes / (voxels * per_voxel)
-    return check_volume_memory(path, shape, per_voxel, copies=copies, what="segmenting this volume")

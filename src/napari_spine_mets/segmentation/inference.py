@@ -91,7 +91,8 @@ def segment_vertebrae(
     from .localise import locate_spine
     from .classes import SACRUM_CLASS
     from .craniocervical import trim_atlas
-    from .refine import refine_instances
+    from .memory_plan import plan_refinement
+    from .refine import Refined, gather, nearest_index, refine_instances
     from .resampling import normalise_ct, resample_image, working_shape
     from .rib_anchor import find_rib_anchor
     from .sliding_window import fitted_patch, sliding_window_predict
@@ -114,13 +115,13 @@ def segment_vertebrae(
     crop = volume.array[box.slices()]
     timings["locate_s"] = time.perf_counter() - t
 
-    from ..safety.memory import check_segmentation_memory
-
     n_classes = int(card.architecture["n_classes"])
-    # refuse with a message, before allocating, rather than be killed by the system
-    check_segmentation_memory(crop.shape, classes=n_classes, path=volume.metadata.source or None)
-    t = time.perf_counter()
     shape = working_shape(crop.shape, volume.spacing, working)
+    # the scan's grid for the refinement if it fits the memory free now, else a coarser one;
+    # refused with a message, before allocating, rather than be killed by the system
+    plan = plan_refinement(crop.shape, volume.spacing, volume.shape, shape, working, n_classes,
+                           path=volume.metadata.source or None)
+    t = time.perf_counter()
     image = normalise_ct(resample_image(crop, shape))
     probabilities = sliding_window_predict(
         model, image, fitted_patch(image.shape, patch, model.divisor), n_classes=n_classes, overlap=0.25, device=dev,
@@ -154,11 +155,17 @@ def segment_vertebrae(
     # numpy and scipy code that releases the interpreter lock; a 2-core CPU does both at once)
     with ThreadPoolExecutor(max_workers=1) as beside:
         naming_job = beside.submit(named)
-        refined = refine_instances(crop, volume.spacing, classes_work, coarse.labels, top.numpy(),
+        hu = crop if not plan.reduced else np.rint(resample_image(crop, plan.shape).numpy()).astype(np.int16)
+        refined = refine_instances(hu, plan.spacing_mm, classes_work, coarse.labels, top.numpy(),
                                    bone_probability.numpy())
+        del hu
         naming = naming_job.result()
     if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:
-        trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, volume.spacing[0])
+        trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, plan.spacing_mm[0])
+    if plan.reduced:  # back on the scan's grid, nearest neighbour
+        to_box = nearest_index(plan.shape, crop.shape)
+        refined = Refined(gather(refined.labels, to_box), gather(refined.classes, to_box),
+                          gather(refined.confidence.astype(np.float16), to_box))
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
     # map costs more in fresh memory pages than the refinement that fills it
     confidence_map = np.zeros(volume.shape, dtype=np.float16)
@@ -181,6 +188,9 @@ def segment_vertebrae(
     notes = list(naming.notes)
     if not box.found or instances.count == 0:
         notes.insert(0, "no spine found")
+    coarser = plan.note(volume.spacing)
+    if coarser:
+        notes.append(coarser)
     if card.demonstration:
         notes.append("demonstration model: not for clinical use")
     source = f"{card.name} {card.version} (sha256 {card.weights_sha256[:12]})"
@@ -199,6 +209,7 @@ def segment_vertebrae(
             "device": describe_device(dev),
             "precision": str(dtype).removeprefix("torch."),
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
+            "refinement_spacing_mm": [round(v, 3) for v in plan.spacing_mm],
             "demonstration_model": card.demonstration,
         },
     )

@@ -115,3 +115,22 @@ def test_a_vertebra_cut_off_by_the_scan_above_an_oblique_disc_is_not_a_fragment(
     upper, lower = (instances.labels == 1), (instances.labels == 2)
     assert upper.sum() < 0.5 * lower.sum()  # the small piece, which the fragment rule weighs
     assert np.nonzero(upper)[0].mean() > np.nonzero(lower)[0].mean()
+
+
+def test_a_thin_strip_of_body_along_the_sacrum_is_not_the_vertebra_resting_on_it() -> None:
+    """Seeds 434343 and 530008: a 2,800 mm3 strip of "body" down the sacrum's front was counted
+    as S1, and every level above it was named one too high."""
+    classes = np.zeros((60, 50, 40), dtype=np.uint8)
+    classes[0:20, 10:35, 5:35] = 7  # sacrum (below S1)
+    classes[20:32, 10:25, 8:32] = 1  # S1 body (2 mm grid: 24 x 30 x 48 mm)
+    classes[32:34, 10:25, 8:32] = 6  # disc
+    classes[34:46, 10:25, 8:32] = 1  # L5 body
+    classes[46:48, 10:25, 8:32] = 6
+    classes[48:60, 10:25, 8:32] = 1  # L4 body
+    classes[0:40, 6:8, 18:22] = 1  # a 2 x 4 voxel strip in front of the sacrum and the bodies, 40 slices tall
+    classes[20:60, 26:30, 16:24] = 2  # arches
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 3
+    naming = name_levels(instances, (2.0, 2.0, 2.0))
+    assert [naming.levels[i] for i in range(1, 4)] == ["L4", "L5", "S1"]
+    assert set(np.unique(instances.labels[20:32, 10:25, 8:32])) == {3}  # the body resting on the sacrum is S1

@@ -1,11 +1,13 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--device auto] [--precision auto]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--lumbosacral-cases 0] [--device auto] [--precision auto]``
 
 (a) held-out synthetic cases (seeds from 200000, never used in training or validation),
 levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
 from T1–S1, whose T1–T7 vertebrae are reported on their own; ``--cervical-cases`` more from
 seeds 220000 drawn from C1–T4, whose C1–C7 are reported on their own;
+``--lumbosacral-cases`` more from seeds 540000, 3 to 8 levels of T11–S1 ending at S1, for naming
+from the sacrum;
 (b) the real CT in ../shared/data against TotalSegmentator's labels (T11 = 33, T12 = 32).
 Synthetic Dice is given twice: by level name (a wrongly named or unnamed vertebra scores 0)
 and by best overlap (segmentation quality alone).
@@ -106,8 +108,21 @@ CERVICAL = ("C1", "C2", "C3", "C4", "C5", "C6", "C7")
 CERVICAL_RANGE = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4")
 
 
+LUMBOSACRAL = ("T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
+
+
+def ending_at_s1(params: "SpineParams") -> "SpineParams":
+    """The same case with its levels moved down to end at S1 (the sacrum in view: naming from it)."""
+    import dataclasses
+
+    levels = LUMBOSACRAL[len(LUMBOSACRAL) - len(params.levels):]
+    fracture = params.fracture if params.fracture is None or params.fracture.level in levels else None
+    return dataclasses.replace(params, levels=levels, lesions=tuple(le for le in params.lesions if le.level in levels),
+                               fracture=fracture)
+
+
 def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int = 200_000,
-              supported: tuple[str, ...] | None = None, precision: str = "auto") -> dict:
+              supported: tuple[str, ...] | None = None, precision: str = "auto", to_s1: bool = False) -> dict:
     from napari_spine_mets.segmentation.inference import segment_vertebrae
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
@@ -115,7 +130,8 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
     per_case = []
     for i in range(cases):
         seed = seed_base + i
-        case = generate_spine_ct(random_params(seed) if supported is None else random_params(seed, supported))
+        params = random_params(seed) if supported is None else random_params(seed, supported)
+        case = generate_spine_ct(ending_at_s1(params) if to_s1 else params)
         result = segment_vertebrae(case.ct, device=device, precision=precision, weights_dir=weights_dir)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
         scores, matched, ceiling = {}, {}, {}
@@ -200,6 +216,8 @@ def main() -> int:
     parser.add_argument("--cervical-cases", type=int, default=0,
                         help="held-out cases drawn from C1–T4 (seeds 220000+; the shipped network before 0.3 "
                              "never saw cervical levels)")
+    parser.add_argument("--lumbosacral-cases", type=int, default=0,
+                        help="held-out cases ending at S1 (3-8 levels of T11-S1, seeds 540000+): naming from the sacrum")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", help="the network's arithmetic: auto, float32, bfloat16, float16")
     args = parser.parse_args()
@@ -216,6 +234,9 @@ def main() -> int:
                                      supported=THORACOLUMBAR_LEVELS, precision=args.precision),
         "synthetic_cervical": synthetic(args.cervical_cases, args.device, args.weights_dir, seed_base=220_000,
                                         supported=CERVICAL_RANGE, precision=args.precision) if args.cervical_cases else None,
+        "synthetic_lumbosacral": synthetic(args.lumbosacral_cases, args.device, args.weights_dir, seed_base=540_000,
+                                           supported=LUMBOSACRAL, precision=args.precision, to_s1=True)
+        if args.lumbosacral_cases else None,
         "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir, args.precision),
         "machine": machine_info(),
         "wall_s": round(time.time() - started, 1),
@@ -240,6 +261,11 @@ def main() -> int:
               f"in {anchors}; C1–C7 alone ({c.get('c1_c7_vertebrae', 0)}): "
               f"{c.get('c1_c7_mean_dice_best_match', float('nan')):.3f} best overlap, "
               f"{c.get('c1_c7_mean_dice', float('nan')):.3f} by name")
+    ls = data["synthetic_lumbosacral"]
+    if ls:
+        wrong = [(case["seed"], case["levels"], case["found"]) for case in ls["cases"] if not case["levels_correct"]]
+        print(f"synthetic lumbosacral, ending at S1 ({args.lumbosacral_cases} cases): level accuracy "
+              f"{ls['level_accuracy']:.2f}, best overlap {ls['mean_vertebra_dice_best_match']:.3f}; named wrong: {wrong}")
     for level, m in r["matches"].items():
         print(f"real {level}: Dice {m['dice']:.3f}, at 3 mm {m['dice_at_3mm']:.3f} (matched {m['best_match_name']}, one to one; "
               f"the most overlapping label, matched or not: {m['dice_most_overlapping_any']:.3f})")

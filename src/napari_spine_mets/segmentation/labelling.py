@@ -135,8 +135,8 @@ def _find_axis_and_atlas(top_body: np.ndarray | None, classes: np.ndarray, spaci
 def _drop_slivers(pieces: list[np.ndarray]) -> list[np.ndarray]:
     """Body pieces without the thin slivers no vertebral body could be.
 
-    A body's axial section is at least a third of its neighbours' anywhere in the spine
-    (C3 against T4, T1 against L5), however few slices of it are in view. On lumbosacral
+    A body's axial section is at least about a quarter of any other body's in the same
+    scan (C3 against T4, T1 against L5), however few slices of it are in view. On lumbosacral
     cases the network sometimes calls a thin strip of the sacrum's front "body": 195-525
     voxels over 30-50 slices of the 2 mm grid, a section of 3-4 % of the real bodies'.
     Counted as the vertebra resting on the sacrum, it named every level one too high (4 of

@@ -155,3 +155,65 @@ def test_segments_and_names_a_held_out_neck_from_the_dens() -> None:
         predicted, truth = result.vertebrae.array == label, case.vertebrae.array == label
         dice = 2 * (predicted & truth).sum() / (predicted.sum() + truth.sum())
         assert dice > least_dice, (level, dice)
+
+
+def _phantom_without_spine() -> "Volume":
+    """A water-density body (40 HU) in air with a contrast-filled tube (300 HU) in its middle."""
+    from napari_spine_mets.volume import Volume
+
+    z, y, x = np.mgrid[0:60, 0:200, 0:200]
+    hu = np.full((60, 200, 200), -1000, np.int16)
+    hu[((y - 100) / 80.0) ** 2 + ((x - 100) / 95.0) ** 2 <= 1] = 40
+    hu[((y - 90) ** 2 + (x - 100) ** 2) <= 100] = 300
+    return Volume(hu, np.diag([2.0, 1.5, 1.5, 1.0]), name="phantom")
+
+
+def test_no_spine_in_view_gives_empty_labels_and_says_so() -> None:
+    # a phantom whose only dense structure is an even contrast tube (the network called it a vertebra)
+    result = segment_vertebrae(_phantom_without_spine(), device="cpu")
+    assert result.notes[0] == "no spine found" and any("one even density" in n for n in result.notes)
+    assert not result.vertebrae.array.any() and not result.parts.array.any() and result.vertebra_stats == []
+    # the side of a chest: ribs and soft tissue, the spine outside the view
+    ct = generate_spine_ct(SpineParams(seed=7, levels=("T6", "T7", "T8", "T9"), spacing_mm=(2.0, 1.0, 1.0), fov_mm=380,
+                                       lesions=(), fracture=None)).ct
+    from napari_spine_mets.volume import Volume
+
+    side = Volume(ct.array[:, :, :100].copy(), ct.affine, name="side")
+    result = segment_vertebrae(side, device="cpu")
+    assert result.notes[0] == "no spine found" and result.vertebra_stats == [] and not result.vertebrae.array.any()
+
+
+def test_a_single_vertebra_in_view_is_segmented_and_its_level_asked(held_out_case) -> None:
+    from napari_spine_mets.volume import Volume
+
+    case = held_out_case
+    l3 = (case.vertebrae.array == TOTALSEG_VERTEBRA_IDS["L3"]) & (case.parts.array == 1)
+    slices = np.nonzero(l3.any(axis=(1, 2)))[0]
+    first, last = int(slices.min()), int(slices.max()) + 1  # L3's body only
+    affine = case.ct.affine.copy()
+    affine[:3, 3] = case.ct.affine[:3, :3] @ np.array([first, 0, 0]) + case.ct.affine[:3, 3]
+    one = Volume(case.ct.array[first:last].copy(), affine, name="one vertebra")
+    result = segment_vertebrae(one, device="cpu")
+    assert len(result.vertebra_stats) == 1 and result.vertebra_stats[0]["level"] is None
+    assert any("name one vertebra" in note for note in result.notes) and not result.naming_confident
+    named = segment_vertebrae(one, device="cpu", anchor=(1, "L3"))
+    assert [s["level"] for s in named.vertebra_stats] == ["L3"] and named.anchor == "user: vertebra 1 is L3"
+    truth = case.vertebrae.array[first:last] == TOTALSEG_VERTEBRA_IDS["L3"]
+    got = named.vertebrae.array == TOTALSEG_VERTEBRA_IDS["L3"]
+    assert 2 * (got & truth).sum() / (got.sum() + truth.sum()) > 0.8
+
+
+def test_an_even_density_instance_is_not_bone_unless_ivory_dense() -> None:
+    from napari_spine_mets.segmentation.vessels import uniform_instances
+
+    rng = np.random.default_rng(0)
+    hu = rng.normal(40, 15, size=(20, 40, 60)).astype(np.float32)
+    labels = np.zeros(hu.shape, np.int16)
+    labels[2:18, 5:15, 5:15] = 1
+    hu[2:18, 5:15, 5:15] = rng.normal(300, 20, size=(16, 10, 10))  # a contrast lumen
+    labels[2:18, 5:15, 25:35] = 2
+    hu[2:18, 5:15, 25:35] = rng.normal(1100, 40, size=(16, 10, 10))  # an ivory (sclerotic) vertebra
+    labels[2:18, 20:35, 40:55] = 3
+    hu[2:18, 20:35, 40:55] = rng.normal(180, 40, size=(16, 15, 15))  # marrow ...
+    hu[2:18, 20:35, 40:55][:, ::5, :] = 700  # ... with cortex and trabeculae through it
+    assert uniform_instances(hu, labels) == [1]

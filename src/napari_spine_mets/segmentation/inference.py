@@ -95,6 +95,7 @@ def segment_vertebrae(
     from .refine import Refined, gather, nearest_index, refine_instances
     from .resampling import normalise_ct, resample_image, working_shape
     from .rib_anchor import find_rib_anchor
+    from .vessels import uniform_instances
     from .sliding_window import fitted_patch, sliding_window_predict
     from .weights import load_weights
 
@@ -166,6 +167,13 @@ def segment_vertebrae(
         to_box = nearest_index(plan.shape, crop.shape)
         refined = Refined(gather(refined.labels, to_box), gather(refined.classes, to_box),
                           gather(refined.confidence.astype(np.float16), to_box))
+    # a "vertebra" of one even density is a contrast-filled vessel or a phantom's insert
+    even = uniform_instances(crop, refined.labels)
+    if even:
+        not_bone = np.isin(refined.labels, even)
+        refined.labels[not_bone] = 0
+        refined.classes[not_bone] = 0
+        log.info("instances %s are of one even density: not vertebrae", even)
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
     # map costs more in fresh memory pages than the refinement that fills it
     confidence_map = np.zeros(volume.shape, dtype=np.float16)
@@ -186,8 +194,16 @@ def segment_vertebrae(
 
     stats = vertebra_statistics(vertebrae, parts, names, volume.affine, confidence_map)
     notes = list(naming.notes)
-    if not box.found or instances.count == 0:
+    if not stats and not instances.sacrum.any():
+        # nothing to name (the naming's own notes do not apply), and a canal or disc with
+        # no vertebra around it is the network's noise: empty labels
+        notes = ["no spine found"]
+        parts[:] = 0
+    elif not box.found:
         notes.insert(0, "no spine found")
+    if even:
+        notes.append(f"{len(even)} structure(s) of one even density (a contrast-filled vessel or a phantom's "
+                     "insert?) not taken for vertebrae")
     coarser = plan.note(volume.spacing)
     if coarser:
         notes.append(coarser)

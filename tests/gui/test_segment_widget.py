@@ -62,7 +62,7 @@ def test_shift_levels_renames_the_layer(make_napari_viewer, small_case) -> None:
     labels.name = "vertebrae"
     widget._show_result(SegmentationResult(vertebrae=labels, parts=small_case.parts, vertebra_stats=stats, anchor="test",
                                            naming_confident=True, notes=[], provenance={"device": "CPU", "precision": "bfloat16", "timings_s": {"total_s": 0.0}, "model": "m", "model_version": "v"}))
-    assert "on CPU (bfloat16)" in widget.status.text()  # which arithmetic ran is shown with the device
+    assert "on CPU, bfloat16, in" in widget.status.text()  # which arithmetic ran is shown with the device
     before = (viewer.layers["vertebrae"].data == 28).sum()
     widget.shift_levels(-1)
     assert (viewer.layers["vertebrae"].data == 29).sum() == before  # L4 became L3

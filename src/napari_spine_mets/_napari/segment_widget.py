@@ -153,7 +153,7 @@ class SegmentWidget(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress.setValue(100)
         prov = result.provenance
-        precision = f" ({prov['precision']})" if prov.get("precision") else ""
+        precision = f", {prov['precision']}," if prov.get("precision") else ""
         self.status.setText(
             f"{len(result.vertebra_stats)} vertebrae on {prov['device']}{precision} in {prov['timings_s']['total_s']:.1f} s "
             f"({prov['model']} {prov['model_version']}); anchor: {result.anchor}"

@@ -202,8 +202,10 @@ def segment_vertebrae(
     elif not box.found:
         notes.insert(0, "no spine found")
     if even:
+        # the levels were counted with it among the vertebrae: they may be one off
+        recount = "; the levels were counted with it: check them" if stats else ""
         notes.append(f"{len(even)} structure(s) of one even density (a contrast-filled vessel or a phantom's "
-                     "insert?) not taken for vertebrae")
+                     f"insert?) not taken for vertebrae{recount}")
     coarser = plan.note(volume.spacing)
     if coarser:
         notes.append(coarser)
@@ -216,7 +218,7 @@ def segment_vertebrae(
         parts=LabelMap(parts, volume.affine, names=_part_names(), name="vertebra parts", source=source),
         vertebra_stats=stats,
         anchor=naming.anchor,
-        naming_confident=naming.confident,
+        naming_confident=naming.confident and not even,
         notes=notes,
         provenance={
             "model": card.name,

@@ -55,6 +55,7 @@ def test_load_segment_lesions_hu_scores_report(viewer, qtbot, tmp_path: Path, sa
     assert any(step.name == "segmentation" for step in session.case.provenance.steps)
     found = {r["level"] for r in segment.result.vertebra_stats if r["level"]}
     assert len(found) >= 6, found
+    qtbot.wait(100)  # the dock lays out its new text (as a person sees it a moment later)
     save_screenshot(viewer, "flow_2_segmented")
 
     # 3. lesions on the network's vertebrae

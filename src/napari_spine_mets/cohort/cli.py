@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..devices import PRECISION_CHOICES
+
 __all__ = ["register"]
 
 EXIT_SOME_FAILED = 1
@@ -54,7 +56,7 @@ def _pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-source", choices=("auto", "given", "model"), default="auto",
                    help="vertebra labels: given with the study, else the model (auto); or only one of them")
     p.add_argument("--device", default="auto", help="auto (the worker's GPU if any), cpu, cuda")
-    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "float16", "auto"),
+    p.add_argument("--precision", default="float32", choices=PRECISION_CHOICES,
                    help="the segmentation network's arithmetic; float32 (default) gives the same labels on every "
                    "worker, auto is faster on CPUs with hardware bfloat16 and on GPUs")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

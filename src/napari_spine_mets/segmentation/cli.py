@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..devices import PRECISION_CHOICES
+
 __all__ = ["register"]
 
 
@@ -19,7 +21,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("path", type=Path, help="a DICOM folder/file or a NIfTI/NRRD file")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
-    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
+    parser.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
                         help="the network's arithmetic: auto = float16 on CUDA, bfloat16 on a CPU with hardware "
                         "bfloat16, float32 otherwise; float32 everywhere reproduces results across machines")
     parser.add_argument("--series", help="series key when the folder holds several (see spine-mets info)")

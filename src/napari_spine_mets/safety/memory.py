@@ -35,6 +35,7 @@ __all__ = [
     "suggest_downsample",
     "check_volume_memory",
     "format_bytes",
+    "voxel_count",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,16 +113,14 @@ def memory_budget_bytes() -> int:
     return budget
 
 
-def _voxels(shape: Sequence[int]) -> int:
-    n = 1
-    for s in shape:
-        n *= max(0, int(s))
-    return n
+def voxel_count(shape: Sequence[int]) -> int:
+    """Voxels in an array of ``shape`` (a negative extent counts as empty)."""
+    return math.prod(max(0, int(s)) for s in shape)
 
 
 def estimate_bytes(shape: Sequence[int], itemsize: int, copies: float = 2.0) -> int:
     """Peak bytes to build an array of ``shape`` x ``itemsize`` with ``copies`` working copies alive."""
-    return int(math.ceil(_voxels(shape) * max(1, int(itemsize)) * max(1.0, copies)))
+    return int(math.ceil(voxel_count(shape) * max(1, int(itemsize)) * max(1.0, copies)))
 
 
 def suggest_downsample(shape: Sequence[int], itemsize: int, copies: float, budget: int) -> int | None:
@@ -149,7 +148,7 @@ def check_volume_memory(path: str | PathLike[str] | None, shape: Sequence[int], 
     allocated when the answer is no.
     """
     dims = "x".join(str(int(s)) for s in shape)
-    voxels = _voxels(shape)
+    voxels = voxel_count(shape)
     if voxels > MAX_VOXELS:
         raise MemoryLimitError(path, f"the header claims {dims} voxels ({voxels:.3g}), beyond any real "
                                "scan: the file is damaged or not a single volume", voxels * itemsize, 0, None)

@@ -12,12 +12,11 @@ refused, with the figures, before anything was allocated.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 
-from ..safety.memory import MemoryLimitError, format_bytes, memory_budget_bytes
+from ..safety.memory import MemoryLimitError, format_bytes, memory_budget_bytes, voxel_count
 
 __all__ = ["RefinementPlan", "plan_refinement", "estimate_segmentation_bytes"]
 
@@ -54,17 +53,13 @@ class RefinementPlan:
                 "applications and segment again for full detail")
 
 
-def _voxels(shape: Sequence[int]) -> int:
-    return math.prod(max(0, int(s)) for s in shape)
-
-
 def estimate_segmentation_bytes(volume_shape: Sequence[int], working_shape: Sequence[int], n_classes: int,
                                 refine_shape: Sequence[int], box_shape: Sequence[int]) -> int:
     """Peak bytes of a segmentation whose refinement runs on ``refine_shape`` (the box resampled)."""
-    resampling = RESAMPLE_BYTES_PER_VOXEL * _voxels(box_shape) if tuple(refine_shape) != tuple(box_shape) else 0
-    return int(REFINE_BYTES_PER_VOXEL * _voxels(refine_shape) + resampling
-               + OUTPUT_BYTES_PER_VOXEL * _voxels(volume_shape)
-               + 4 * (n_classes + 2) * _voxels(working_shape) + NETWORK_PATCH_BYTES)
+    resampling = RESAMPLE_BYTES_PER_VOXEL * voxel_count(box_shape) if tuple(refine_shape) != tuple(box_shape) else 0
+    return int(REFINE_BYTES_PER_VOXEL * voxel_count(refine_shape) + resampling
+               + OUTPUT_BYTES_PER_VOXEL * voxel_count(volume_shape)
+               + 4 * (n_classes + 2) * voxel_count(working_shape) + NETWORK_PATCH_BYTES)
 
 
 def plan_refinement(box_shape: Sequence[int], spacing: Sequence[float], volume_shape: Sequence[int],

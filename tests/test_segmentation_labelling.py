@@ -134,3 +134,46 @@ def test_a_thin_strip_of_body_along_the_sacrum_is_not_the_vertebra_resting_on_it
     naming = name_levels(instances, (2.0, 2.0, 2.0))
     assert [naming.levels[i] for i in range(1, 4)] == ["L4", "L5", "S1"]
     assert set(np.unique(instances.labels[20:32, 10:25, 8:32])) == {3}  # the body resting on the sacrum is S1
+
+
+def test_an_even_density_structure_taken_for_a_body_goes_before_the_levels_are_counted(lumbar_case) -> None:
+    from napari_spine_mets.segmentation.labelling import without_instances
+    from napari_spine_mets.segmentation.vessels import uniform_instances
+
+    case = lumbar_case
+    classes = target_from_truth(case.parts.array, case.vertebrae.array)
+    hu = case.ct.array.astype(np.float32)
+    # a contrast-filled vessel (300 HU, even) at L3's height, well to the side, that a
+    # network called "body": counted among the vertebrae it would shift the names above it
+    l3 = np.nonzero((case.vertebrae.array == TOTALSEG_VERTEBRA_IDS["L3"]).any(axis=(1, 2)))[0]
+    vessel = (slice(int(l3.min()), int(l3.max()) + 1), slice(60, 80), slice(10, 30))
+    assert not classes[vessel].any()
+    classes[vessel] = 1
+    hu[vessel] = np.random.default_rng(1).normal(300.0, 12.0, size=hu[vessel].shape)
+    instances = find_instances(classes, case.ct.spacing)
+    assert instances.count == 6
+    counted_with_it = name_levels(instances, case.ct.spacing)
+    assert [counted_with_it.levels[i] for i in range(1, 7)] != ["L2", "L3", "L4", "L5", "S1", None]
+    even = uniform_instances(hu, instances.labels)
+    assert len(even) == 1 and (instances.labels[vessel] == even[0]).all()
+    kept = without_instances(instances, even)
+    assert kept.count == 5 and set(np.unique(kept.labels)) == {0, 1, 2, 3, 4, 5}
+    assert not kept.labels[vessel].any()
+    naming = name_levels(kept, case.ct.spacing)
+    assert [naming.levels[i] for i in range(1, 6)] == ["L2", "L3", "L4", "L5", "S1"] and naming.confident
+
+
+def test_dropping_instances_keeps_the_order_and_the_axis_and_atlas_ids() -> None:
+    from napari_spine_mets.segmentation.labelling import Instances, without_instances
+
+    labels = np.zeros((10, 4, 4), np.int16)
+    for i in range(1, 6):
+        labels[2 * i - 2: 2 * i] = i  # 1 most cranial ... 5
+    instances = Instances(labels=labels, count=5, sacrum=np.zeros(labels.shape, bool), axis_id=2, atlas_id=1,
+                          atlas_top_mm=12.0)
+    kept = without_instances(instances, [3])
+    assert kept.count == 4 and kept.axis_id == 2 and kept.atlas_id == 1 and kept.atlas_top_mm == 12.0
+    assert [int(kept.labels[2 * i, 0, 0]) for i in range(5)] == [1, 2, 0, 3, 4]
+    no_atlas = without_instances(instances, [1])
+    assert no_atlas.atlas_id is None and no_atlas.atlas_top_mm is None and no_atlas.axis_id == 1
+    assert without_instances(instances, []) is instances

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import ModalityError
 from ..volume import LabelMap, Volume
-from .labelling import Instances, LevelNaming, find_instances, label_maps_from, name_levels
+from .labelling import Instances, LevelNaming, find_instances, label_maps_from, name_levels, without_instances
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -144,10 +144,17 @@ def segment_vertebrae(
     work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, volume.spacing, shape))
     coarse = find_instances(classes_work, work_spacing)  # type: ignore[arg-type]
     del probabilities
+    work_hu = image.numpy() * 1000.0
+    # a "vertebra" of one even density is a contrast-filled vessel or a phantom's insert: it
+    # goes before the levels are counted (counted with it, every name beyond it is one off)
+    even = uniform_instances(work_hu, coarse.labels)
+    if even:
+        log.info("instances %s are of one even density: not vertebrae", even)
+        coarse = without_instances(coarse, even)
 
     def named() -> LevelNaming:
         # ribs on the working grid (same grid as the instances): the last rib-bearing vertebra is T12
-        ribs = find_rib_anchor(image.numpy() * 1000.0, coarse.labels, work_spacing,  # type: ignore[arg-type]
+        ribs = find_rib_anchor(work_hu, coarse.labels, work_spacing,  # type: ignore[arg-type]
                                sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
                                y_towards_back=bool(volume.affine[1, 1] > 0))
         return name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
@@ -167,13 +174,6 @@ def segment_vertebrae(
         to_box = nearest_index(plan.shape, crop.shape)
         refined = Refined(gather(refined.labels, to_box), gather(refined.classes, to_box),
                           gather(refined.confidence.astype(np.float16), to_box))
-    # a "vertebra" of one even density is a contrast-filled vessel or a phantom's insert
-    even = uniform_instances(crop, refined.labels)
-    if even:
-        not_bone = np.isin(refined.labels, even)
-        refined.labels[not_bone] = 0
-        refined.classes[not_bone] = 0
-        log.info("instances %s are of one even density: not vertebrae", even)
     # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
     # map costs more in fresh memory pages than the refinement that fills it
     confidence_map = np.zeros(volume.shape, dtype=np.float16)
@@ -202,10 +202,8 @@ def segment_vertebrae(
     elif not box.found:
         notes.insert(0, "no spine found")
     if even:
-        # the levels were counted with it among the vertebrae: they may be one off
-        recount = "; the levels were counted with it: check them" if stats else ""
         notes.append(f"{len(even)} structure(s) of one even density (a contrast-filled vessel or a phantom's "
-                     f"insert?) not taken for vertebrae{recount}")
+                     "insert?) not taken for vertebrae")
     coarser = plan.note(volume.spacing)
     if coarser:
         notes.append(coarser)
@@ -218,7 +216,7 @@ def segment_vertebrae(
         parts=LabelMap(parts, volume.affine, names=_part_names(), name="vertebra parts", source=source),
         vertebra_stats=stats,
         anchor=naming.anchor,
-        naming_confident=naming.confident and not even,
+        naming_confident=naming.confident,
         notes=notes,
         provenance={
             "model": card.name,

@@ -21,13 +21,14 @@ from ..anatomy import LEVELS, TOTALSEG_SACRUM, VertebraPart, label_of_level
 from .classes import SACRUM_CLASS
 from .rib_anchor import RibAnchor
 
-__all__ = ["Instances", "LevelNaming", "find_instances", "name_levels", "FIRST_UNNAMED_ID"]
+__all__ = ["Instances", "LevelNaming", "find_instances", "name_levels", "without_instances", "FIRST_UNNAMED_ID"]
 
 log = logging.getLogger(__name__)
 
 #: Vertebrae that could not be named get ids from here up (outside TotalSegmentator's range).
 FIRST_UNNAMED_ID = 201
-_MIN_BODY_MM3 = 1500.0  # smaller body fragments are noise or partial-volume crumbs
+#: Smaller body fragments are noise or partial-volume crumbs (and a level with less body in view cannot be found).
+MIN_BODY_MM3 = 1500.0
 _SLIVER_SECTION = 0.15  # a body piece whose mean axial section is below this share of the median piece's
 #: A body is cut where its axial area dips at a disc the network ran its body class through.
 _DIP_RATIO = 0.7  # area at the cut / the smaller of the peaks on either side; a body's waist is ~0.85
@@ -83,11 +84,11 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
         sizes = ndimage.sum_labels(np.ones_like(bodies), bodies, index=np.arange(1, n + 1)) * voxel_mm3
         objects = ndimage.find_objects(bodies)
         for i, size in enumerate(sizes):
-            if size < _MIN_BODY_MM3:
+            if size < MIN_BODY_MM3:
                 continue
             region = objects[i]
             for piece in _split_at_discs(bodies[region] == i + 1, classes[region], spacing):
-                if float(piece.sum()) * voxel_mm3 >= _MIN_BODY_MM3:
+                if float(piece.sum()) * voxel_mm3 >= MIN_BODY_MM3:
                     full = np.zeros(classes.shape, dtype=bool)
                     full[region] = piece
                     pieces.append(full)
@@ -111,6 +112,24 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
         labels = markers
     return Instances(labels=labels.astype(np.int16), count=len(pieces) + (atlas_id is not None),
                      sacrum=classes == SACRUM_CLASS, axis_id=axis_id, atlas_id=atlas_id, atlas_top_mm=atlas_top)
+
+
+def without_instances(instances: Instances, dropped: list[int]) -> Instances:
+    """``instances`` with the ``dropped`` ids gone and the rest renumbered 1..n in the same order.
+
+    What is not a vertebra (an even-density vessel the network took for one) must be
+    gone before the levels are counted, or every name above or below it is one off.
+    """
+    if not dropped:
+        return instances
+    keep = [i for i in range(1, instances.count + 1) if i not in set(dropped)]
+    renumber = np.zeros(max(instances.count, int(instances.labels.max(initial=0))) + 1, dtype=np.int16)
+    renumber[keep] = np.arange(1, len(keep) + 1, dtype=np.int16)
+    new_id = {old: new for new, old in enumerate(keep, start=1)}
+    axis_id = new_id.get(instances.axis_id) if instances.axis_id is not None else None
+    atlas_id = new_id.get(instances.atlas_id) if instances.atlas_id is not None else None
+    return Instances(labels=renumber[instances.labels], count=len(keep), sacrum=instances.sacrum, axis_id=axis_id,
+                     atlas_id=atlas_id, atlas_top_mm=instances.atlas_top_mm if atlas_id is not None else None)
 
 
 def _find_axis_and_atlas(top_body: np.ndarray | None, classes: np.ndarray, spacing: tuple[float, float, float],

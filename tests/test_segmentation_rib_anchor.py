@@ -108,6 +108,22 @@ def test_no_level_is_suggested_when_the_lowest_vertebra_in_view_bears_ribs(level
     assert any("may lie below the field of view" in note for note in naming.notes)
 
 
+def test_the_upper_ribs_are_found_where_the_sternum_joins_them_into_one_plate(monkeypatch) -> None:
+    # a cervicothoracic view: ribs 1-7 run round to the sternum inside the network's box
+    w = _synthetic(_small(("C7", "T1", "T2", "T3", "T4", "T5")))
+    ribs = _ribs(w)
+    bearing = {w.levels[v.instance_id - 1]: v for v in ribs.vertebrae}
+    assert bearing["C7"].ribless
+    for level in ("T2", "T3", "T4", "T5"):
+        assert bearing[level].has_left and bearing[level].has_right, (level, bearing[level])
+    # T1's rib is too short sideways for the lateral-run rule: weak evidence, neither yes nor no
+    assert 0.0 < bearing["T1"].evidence < 0.5
+    # with the front of the cage kept, ribs 1-2 and the sternum are one plate, not ribs
+    monkeypatch.setattr("napari_spine_mets.segmentation.rib_anchor.FRONT_CUT_MM", 1e9)
+    uncut = {w.levels[v.instance_id - 1]: v for v in _ribs(w).vertebrae}
+    assert not uncut["T2"].has_ribs
+
+
 def test_a_lumbar_only_view_has_no_rib_anchor() -> None:
     w = _synthetic(_small(("L2", "L3", "L4", "L5")))
     ribs = _ribs(w)

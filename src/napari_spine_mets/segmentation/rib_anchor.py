@@ -10,7 +10,8 @@ So, on the grid the vertebra instances live on:
    column's midline: on real scans the network misses parts of the posterior elements,
    and that unlabelled bone would otherwise join the rib heads into one large piece;
    then bone (HU above ``BONE_HU``) outside the grown vertebrae is taken, leaving out a thin
-   shell around each (``SHELL_MM``) so that unlabelled cortex does not join every rib to the column;
+   shell around each (``SHELL_MM``) so that unlabelled cortex does not join every rib to the column,
+   and leaving out the front of the cage (``FRONT_CUT_MM``), where the sternum joins the upper ribs;
 2. each connected piece that comes close to a vertebra (``CONTACT_MM``) belongs to the
    vertebra it touches most, on the side where it touches, at the level of the pedicles
    and transverse processes rather than in front of the body (which is where the aorta is);
@@ -53,6 +54,10 @@ TP_REACH_MM = 50.0
 SHELL_MM = 3.0
 #: A piece within this distance of a vertebra touches it (the joint space and a voxel or two).
 CONTACT_MM = 8.0
+#: Bone further than this in front of the column's centre line (mm; the centroid of each vertebra,
+#: arch included, which lies ~10 mm behind the body's centre) is left out: the sternum and
+#: the front of the rib cage, which joined the upper ribs into one plate.
+FRONT_CUT_MM = 45.0
 #: Lateral run beyond the vertebra's own reach that counts as full rib evidence.
 FULL_EVIDENCE_MM = 25.0
 #: A piece touching the vertebra more than this far in front of its centre is not a rib head.
@@ -188,6 +193,7 @@ def _evidence_per_side(
     # distance to, and index of, the nearest vertebra voxel for every other voxel
     distance, nearest = ndimage.distance_transform_edt(~vertebra, sampling=spacing, return_indices=True)
     candidate = (hu > BONE_HU) & (distance > SHELL_MM)
+    candidate &= ~_in_front_of_column(labels, n, spacing, y_back)
     pieces, count = ndimage.label(candidate, structure=np.ones((3, 3, 3), bool))
     found = _Pieces({i: [0.0, 0.0] for i in range(1, n + 1)}, {i: [False, False] for i in range(1, n + 1)},
                     np.where(candidate, np.float32(-1.0), np.float32(0.0)), labels)
@@ -222,6 +228,33 @@ def _evidence_per_side(
         if leaves_view and value < HAS_RIBS_EVIDENCE:
             found.cut[owner][side_index] = True
     return found
+
+
+def _in_front_of_column(labels: np.ndarray, n: int, spacing: tuple[float, float, float], y_back: bool) -> np.ndarray:
+    """Voxels more than ``FRONT_CUT_MM`` in front of the column's centre line (bool).
+
+    The upper ribs run round to the sternum: within the box they, the costal cartilages'
+    calcifications and the sternum join into one plate that is no tube, and the first ribs
+    were lost with it. A rib's evidence is how far it runs sideways near its vertebra, which
+    lies behind this plane; cut there, each rib is a tube of its own again.
+    """
+    from scipy import ndimage
+
+    objects = ndimage.find_objects(labels, max_label=n)
+    zs, ys = [], []
+    for i, where in enumerate(objects, start=1):
+        if where is None:
+            continue
+        z, y, _ = np.nonzero(labels[where] == i)
+        zs.append(float(z.mean()) + where[0].start)
+        ys.append(float(y.mean()) + where[1].start)
+    if not zs:
+        return np.zeros(labels.shape, dtype=bool)
+    order = np.argsort(zs)
+    centre_y = np.interp(np.arange(labels.shape[0]), np.asarray(zs)[order], np.asarray(ys)[order])
+    y = np.arange(labels.shape[1])[None, :]
+    front = (centre_y[:, None] - y) * spacing[1] if y_back else (y - centre_y[:, None]) * spacing[1]
+    return np.broadcast_to((front > FRONT_CUT_MM)[:, :, None], labels.shape)
 
 
 def _grow_into_bone(labels: np.ndarray, bone: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:

@@ -228,3 +228,78 @@ def test_real_series_t12_rib_heads_leave_the_view_and_nothing_is_called_sure(rea
     naming = name_levels(w.instances, w.spacing, ribs=ribs)
     assert not naming.confident
     assert all(level in (None, "T11", "T12") for level in naming.levels.values())
+
+
+@pytest.fixture(scope="module")
+def cervicothoracic() -> Working:
+    """C5-T3: no dens, no sacrum, no last rib in view; only the first rib can anchor the count."""
+    return _synthetic(_small(("C5", "C6", "C7", "T1", "T2", "T3")))
+
+
+def test_the_first_rib_bearing_vertebra_names_a_cervicothoracic_view(cervicothoracic: Working) -> None:
+    w = cervicothoracic
+    ribs = _ribs(w)
+    t1 = w.levels.index("T1") + 1
+    # T1's rib barely passes a transverse process sideways; it is told by running forward
+    assert not ribs.evidence_of(t1).has_ribs and min(ribs.evidence_of(t1).forward) > 0.75
+    assert all(ribs.evidence_of(w.levels.index(lv) + 1).ribless_either_way for lv in ("C5", "C6", "C7"))
+    assert ribs.first_rib_id == t1 and ribs.first_rib_confident
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert _named(naming.levels) == w.levels and naming.confident and not naming.notes
+    assert naming.anchor.startswith("first rib-bearing vertebra is T1")
+    # the ribs' T12 anchor is not in view (every vertebra down to the lowest bears ribs): unchanged
+    assert ribs.anchor_id == len(w.levels) and not ribs.confident
+
+
+def test_a_rib_reaching_up_from_below_the_view_is_not_taken_for_the_first_rib() -> None:
+    # C4-C7 drawn: T1 is below the view but its rib crosses the bottom edge beside C7
+    w = _synthetic(_small(("C4", "C5", "C6", "C7")))
+    ribs = _ribs(w)
+    assert ribs.evidence_of(4).rib_on_either_side  # what reaches up from T1
+    assert ribs.first_rib_id is None and any("not taken for T1" in note for note in ribs.first_rib_notes)
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert all(level is None for level in naming.levels.values()) and not naming.confident
+    assert any("not taken for T1" in note for note in naming.notes)
+
+
+def _first_rib_evidence(values: list[float]) -> list[RibEvidence]:
+    """Instances 1..n, each with ``value`` as its forward-run rib evidence on both sides."""
+    return [RibEvidence(i, 0.0, 0.0, forward=(v, v)) for i, v in enumerate(values, start=1)]
+
+
+@pytest.mark.parametrize("values, first, sure", [
+    ([0.0, 0.0, 0.9, 1.0, 1.0], 3, True),
+    ([0.0, 0.55, 0.9, 1.0], None, False),  # faint on the one above the clear ribs: C7 with T1's rib, or a cervical rib
+    ([0.0, 0.0, 0.9], None, False),  # nothing below it bears ribs: a rib from below the view?
+    ([0.9, 1.0, 1.0], None, False),  # nothing above it in view: the first rib may be above the view
+    ([0.0, 0.3, 0.9, 1.0], None, False),  # the one above is not clearly rib-less
+])
+def test_the_first_rib_is_taken_for_t1_only_between_a_ribless_and_a_rib_bearing_vertebra(
+        values: list[float], first: int | None, sure: bool) -> None:
+    from napari_spine_mets.segmentation.rib_anchor import _first_rib
+
+    found, confident, _, notes = _first_rib(_first_rib_evidence(values))
+    assert found == first and confident == sure
+    assert (found is None) == (bool(notes) or values[0] >= 0.75)
+
+
+def test_a_sure_first_rib_that_disagrees_with_the_dens_is_flagged() -> None:
+    n = 10  # C1 ... T3 by the dens; the "first rib" on instance 7 (C7 by the dens count)
+    labels = np.zeros((n * 4, 6, 6), np.int16)
+    for i in range(1, n + 1):
+        labels[(n - i) * 4:(n - i + 1) * 4] = i  # id 1 most cranial = highest z
+    instances = Instances(labels=labels, count=n, sacrum=np.zeros(labels.shape, bool), axis_id=2, atlas_id=1,
+                          atlas_top_mm=80.0)
+    values = [0.0] * 6 + [0.9, 1.0, 1.0, 1.0]
+    ribs = RibAnchor(_first_rib_evidence(values), None, False, 0.0, "")
+    from napari_spine_mets.segmentation.rib_anchor import _first_rib
+    ribs.first_rib_id, ribs.first_rib_confident, ribs.first_rib_reason, ribs.first_rib_notes = _first_rib(ribs.vertebrae)
+    assert ribs.first_rib_id == 7 and ribs.first_rib_confident
+    naming = name_levels(instances, (2.0, 2.0, 2.0), ribs=ribs)
+    assert naming.levels[2] == "C2" and not naming.confident  # the dens's count stays, called unsure
+    assert any("first rib-bearing vertebra is C7, not T1" in note and COUNT_FLAG in note for note in naming.notes)
+    values = [0.0] * 7 + [0.9, 1.0, 1.0]  # the first rib on instance 8: T1 by the dens count
+    ribs.vertebrae = _first_rib_evidence(values)
+    ribs.first_rib_id, ribs.first_rib_confident, ribs.first_rib_reason, ribs.first_rib_notes = _first_rib(ribs.vertebrae)
+    agreed = name_levels(instances, (2.0, 2.0, 2.0), ribs=ribs)
+    assert agreed.confident and "first rib-bearing vertebra is T1" in agreed.anchor and "agree" in agreed.anchor

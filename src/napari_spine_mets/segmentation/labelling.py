@@ -6,8 +6,9 @@ through bone (a marker watershed inside the bone mask). Levels are then named by
 bodies from an anchor: the sacrum when it is in view (the body resting on it is S1), or a
 level the user names, or C2 when its dens is seen (``craniocervical``: C1 has no body, so it
 is found from its arch bone around the dens; without C1 the names are a suggestion), or the
-last rib-bearing vertebra as T12 when a vertebra below it is in view. Without an anchor
-nothing is guessed: the vertebrae are returned unnamed and the result says so.
+last rib-bearing vertebra as T12 when a vertebra below it is in view, or the first
+rib-bearing vertebra as T1 when a rib-less one is in view above it and a rib-bearing one
+below (a cervicothoracic view without the dens). Without an anchor nothing is guessed: the vertebrae are returned unnamed and the result says so.
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ def name_levels(
     ribs: RibAnchor | None = None,
 ) -> LevelNaming:
     """Name each instance by counting from ``anchor`` = (instance id, level), else the sacrum,
-    else C2's dens (sure with C1 found around it), else the ribs.
+    else C2's dens (sure with C1 found around it), else the last ribs (T12), else the first (T1).
 
     ``ribs`` (``rib_anchor.find_rib_anchor`` on the same instances) gives the last
     rib-bearing vertebra, taken as T12 when no sacrum is in view and a vertebra below it
@@ -319,6 +320,7 @@ def name_levels(
         if ribs is not None:
             anchor_text, disagreement = _check_ribs_against_sacrum(naming, ribs, anchor_text)
             notes.extend(disagreement)
+            anchor_text = _check_first_rib(naming, ribs, anchor_text, "S1", notes)
         if instances.axis_id is not None and instances.atlas_id is not None:
             counted = naming.get(instances.axis_id)
             if counted == "C2":
@@ -331,7 +333,9 @@ def name_levels(
         return _name_from_dens(n, instances.axis_id, ribs, atlas_seen=instances.atlas_id is not None)
     if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id < n:
         return _name_from_ribs(n, ribs)
-    extra = list(ribs.notes) if ribs is not None else []
+    if ribs is not None and ribs.first_rib_id is not None:
+        return _name_from_first_rib(n, ribs)
+    extra = [*ribs.notes, *ribs.first_rib_notes] if ribs is not None else []
     if ribs is not None and ribs.anchor_id == n:
         # every vertebra down to the bottom of the view bears ribs: T12 may lie below it (a
         # chest CT usually stops above T12), so counting from the last one would mostly be wrong
@@ -356,9 +360,37 @@ def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
     notes = list(ribs.notes)
     if any(level is None for level in naming.values()):
         notes.append(f"more vertebrae below the last rib-bearing one than L1-S1: {COUNT_FLAG}")
+    anchor_text = _check_first_rib(naming, ribs, ribs.describe("T12"), "the last rib-bearing vertebra", notes)
     if notes:
         notes.append("levels counted from the last rib-bearing vertebra (as T12) are a suggestion: confirm one level")
-    return LevelNaming(naming, anchor=ribs.describe("T12"), confident=ribs.confident and not notes, notes=notes)
+    return LevelNaming(naming, anchor=anchor_text, confident=ribs.confident and not notes, notes=notes)
+
+
+def _first_rib_text(ribs: RibAnchor) -> str:
+    return f"first rib-bearing vertebra is T1 ({ribs.first_rib_reason})"
+
+
+def _name_from_first_rib(n: int, ribs: RibAnchor) -> LevelNaming:
+    """Levels counted from the most cranial rib-bearing vertebra as T1 (a cervicothoracic view
+    without the dens), sure only with ribs on both sides of it and of the one below."""
+    assert ribs.first_rib_id is not None
+    notes = list(ribs.first_rib_notes)
+    return LevelNaming(_count_from(n, ribs.first_rib_id, "T1"), anchor=_first_rib_text(ribs),
+                       confident=ribs.first_rib_confident and not notes, notes=notes)
+
+
+def _check_first_rib(naming: dict[int, str | None], ribs: RibAnchor | None, anchor_text: str, counted_from: str,
+                     notes: list[str]) -> str:
+    """The anchor text, with the first rib's agreement added; a disagreement goes to ``notes``
+    (only a sure first rib is checked: a faint one is no evidence against another anchor)."""
+    if ribs is None or ribs.first_rib_id is None or not ribs.first_rib_confident:
+        return anchor_text
+    counted = naming.get(ribs.first_rib_id)
+    if counted == "T1":
+        return f"{anchor_text}; {_first_rib_text(ribs)}: the two agree"
+    notes.append(f"counting from {counted_from} the first rib-bearing vertebra is {counted or 'beyond the count'}, "
+                 f"not T1 (a cervical rib?): {COUNT_FLAG}")
+    return anchor_text
 
 
 _DENS_ANCHOR = "C2's dens (the body whose peg rises into C1's ring)"
@@ -381,6 +413,7 @@ def _name_from_dens(n: int, axis_id: int, ribs: RibAnchor | None, atlas_seen: bo
             anchor_text += f"; {ribs.describe('T12')}: the two agree"
         else:
             notes.append(f"counting from C2 the last rib-bearing vertebra is {counted}, not T12: {COUNT_FLAG}")
+    anchor_text = _check_first_rib(naming, ribs, anchor_text, "C2", notes)
     return LevelNaming(naming, anchor=anchor_text, confident=not notes, notes=notes)
 
 

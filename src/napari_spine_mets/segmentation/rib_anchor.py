@@ -67,6 +67,20 @@ MAX_ANTERIOR_MM = 12.0
 MAX_SECTION_MM2 = 180.0
 #: Pieces smaller than this are too short to judge their shape (their reach decides).
 MIN_SHAPE_MM3 = 1000.0
+#: The first rib is short sideways (its lateral run barely passes a transverse process's)
+#: but runs forward to the manubrium: a piece that runs this far (mm) in front of its
+#: vertebra's centre, away from the body (more than ``FORWARD_LATERAL_MM`` to the side),
+#: starts to be a rib; ``FULL_EVIDENCE_MM`` further gives 1. Transverse processes point
+#: sideways and back.
+FORWARD_FROM_MM = 20.0
+FORWARD_LATERAL_MM = 20.0
+#: A piece's main axis must lie mostly in the axial plane to run forward as a rib (|z| of the
+#: unit axis at most this): a vessel beside the column runs along it.
+MAX_AXIS_Z = 0.6
+#: The first rib-bearing vertebra is taken for T1 only with at least this evidence on both
+#: sides: on the network's instances a faint 0.5-0.6 on C7 was T1's rib given to C7 (and a
+#: real cervical rib is mostly short and faint too): too faint to count from, either way.
+FIRST_RIB_EVIDENCE = 0.75
 #: Evidence on a side at or above which that side bears a rib.
 HAS_RIBS_EVIDENCE = 0.5
 #: Evidence on both sides below which a vertebra is called rib-less with some certainty.
@@ -83,6 +97,24 @@ class RibEvidence:
     #: (left, right): bone leaving this vertebra sideways is cut by the top or bottom of the
     #: view before it is long enough to tell a rib from a transverse process
     cut_by_view: tuple[bool, bool] = (False, False)
+    #: (left, right) evidence that a rib runs forward from it (``FORWARD_FROM_MM``): what tells
+    #: the short first rib from a transverse process
+    forward: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def rib_on_both_sides(self) -> bool:
+        """A rib on each side, by its lateral or its forward run (the first-rib anchor's test)."""
+        return all(max(lateral, ahead) >= HAS_RIBS_EVIDENCE
+                   for lateral, ahead in ((self.left, self.forward[0]), (self.right, self.forward[1])))
+
+    @property
+    def weaker_side(self) -> float:
+        """The rib evidence (lateral or forward run) of the side with less."""
+        return min(max(self.left, self.forward[0]), max(self.right, self.forward[1]))
+
+    @property
+    def rib_on_either_side(self) -> bool:
+        return max(self.left, self.right, *self.forward) >= HAS_RIBS_EVIDENCE
 
     @property
     def has_left(self) -> bool:
@@ -105,6 +137,11 @@ class RibEvidence:
         """Clearly no rib on either side (weaker evidence, or bone cut by the view, is neither yes nor no)."""
         return self.evidence < RIBLESS_EVIDENCE and not any(self.cut_by_view)
 
+    @property
+    def ribless_either_way(self) -> bool:
+        """Rib-less by the lateral and by the forward run."""
+        return self.ribless and max(self.forward) < RIBLESS_EVIDENCE
+
 
 @dataclass
 class RibAnchor:
@@ -120,6 +157,11 @@ class RibAnchor:
     evidence_map: np.ndarray | None = field(default=None, repr=False)
     #: the instances grown through the bone next to them (what the pieces were measured from)
     grown_labels: np.ndarray | None = field(default=None, repr=False)
+    #: The most cranial rib-bearing instance when it can be T1 (``_first_rib``), else None.
+    first_rib_id: int | None = None
+    first_rib_confident: bool = False
+    first_rib_reason: str = ""
+    first_rib_notes: list[str] = field(default_factory=list)
 
     def evidence_of(self, instance_id: int) -> RibEvidence | None:
         return next((v for v in self.vertebrae if v.instance_id == instance_id), None)
@@ -163,8 +205,12 @@ def find_rib_anchor(
         owners[np.asarray(sacrum, bool) & (owners == 0)] = n + 1  # the sacrum owns what touches it: no ribs there
     found = _evidence_per_side(hu, owners, n, spacing, x_towards_left, y_towards_back)
     vertebrae = [RibEvidence(i, round(found.evidence[i][0], 3), round(found.evidence[i][1], 3),
-                             cut_by_view=tuple(found.cut[i])) for i in range(1, n + 1)]  # type: ignore[arg-type]
+                             cut_by_view=tuple(found.cut[i]),  # type: ignore[arg-type]
+                             forward=(round(found.forward[i][0], 3), round(found.forward[i][1], 3)))
+                 for i in range(1, n + 1)]
     anchor = _decide(vertebrae)
+    anchor.first_rib_id, anchor.first_rib_confident, anchor.first_rib_reason, anchor.first_rib_notes = \
+        _first_rib(vertebrae)
     anchor.evidence_map = found.evidence_map
     anchor.grown_labels = found.grown
     log.info("rib evidence (left, right) per instance: %s; anchor %s (confident %s)",
@@ -177,6 +223,7 @@ class _Pieces:
     """What ``_evidence_per_side`` found: evidence per instance and side, and where."""
 
     evidence: dict[int, list[float]]  # instance -> [left, right]
+    forward: dict[int, list[float]]  # instance -> [left, right], the forward run's evidence
     cut: dict[int, list[bool]]  # instance -> [left, right]: a candidate rib leaves the view
     evidence_map: np.ndarray  # float32 per voxel: evidence of the accepted piece there, -1 rejected bone, 0 none
     grown: np.ndarray  # the vertebra instances grown through adjacent bone
@@ -195,7 +242,8 @@ def _evidence_per_side(
     candidate = (hu > BONE_HU) & (distance > SHELL_MM)
     candidate &= ~_in_front_of_column(labels, n, spacing, y_back)
     pieces, count = ndimage.label(candidate, structure=np.ones((3, 3, 3), bool))
-    found = _Pieces({i: [0.0, 0.0] for i in range(1, n + 1)}, {i: [False, False] for i in range(1, n + 1)},
+    found = _Pieces({i: [0.0, 0.0] for i in range(1, n + 1)}, {i: [0.0, 0.0] for i in range(1, n + 1)},
+                    {i: [False, False] for i in range(1, n + 1)},
                     np.where(candidate, np.float32(-1.0), np.float32(0.0)), labels)
     if count == 0:
         return found
@@ -220,9 +268,10 @@ def _evidence_per_side(
         score = _piece_score(voxels, np.argwhere(near) + offsets.T, centres[owner - 1], reach[owner], spacing, y_back)
         if score is None:
             continue
-        side, value = score
+        side, value, ahead = score
         side_index = 0 if (side > 0) == x_left else 1  # 0 = patient left
         found.evidence[owner][side_index] = max(found.evidence[owner][side_index], value)
+        found.forward[owner][side_index] = max(found.forward[owner][side_index], ahead)
         found.evidence_map[where][mine] = max(value, 1e-3)
         leaves_view = where[0].start == 0 or where[0].stop == hu.shape[0]
         if leaves_view and value < HAS_RIBS_EVIDENCE:
@@ -303,8 +352,9 @@ def _lateral_reach(labels: np.ndarray, n: int, centres: list, spacing: tuple[flo
 def _piece_score(
     voxels: np.ndarray, near: np.ndarray, centre: tuple[float, float, float], own_reach: float,
     spacing: tuple[float, float, float], y_back: bool,
-) -> tuple[float, float] | None:
-    """(side: +1 towards higher x / -1, evidence 0-1) of one bone piece touching a vertebra.
+) -> tuple[float, float, float] | None:
+    """(side: +1 towards higher x / -1, evidence 0-1, forward-run evidence 0-1) of one bone
+    piece touching a vertebra.
 
     None when the piece touches in front of the body (aorta, calcified plaque, osteophyte
     bridging) or on the midline (a spinous-process or laminar fragment the network missed).
@@ -318,7 +368,54 @@ def _piece_score(
         return None
     lateral = (voxels[:, 2] - centre[2]) * spacing[2] * side  # mm towards the piece's side
     beyond = float(lateral.max()) - max(own_reach, TP_REACH_MM)
-    return side, float(np.clip(beyond / FULL_EVIDENCE_MM, 0.0, 1.0))
+    return side, float(np.clip(beyond / FULL_EVIDENCE_MM, 0.0, 1.0)), _forward_run(voxels, lateral, centre, spacing,
+                                                                                     y_back)
+
+
+def _forward_run(voxels: np.ndarray, lateral: np.ndarray, centre: tuple[float, float, float],
+                 spacing: tuple[float, float, float], y_back: bool) -> float:
+    """Evidence 0-1 that a piece runs forward from its vertebra as a rib does, away from the body."""
+    away = lateral > FORWARD_LATERAL_MM
+    if away.sum() < 2:
+        return 0.0
+    points = voxels * np.asarray(spacing)
+    axis = np.linalg.eigh(np.cov(points.T))[1][:, -1]
+    if abs(float(axis[0])) > MAX_AXIS_Z:
+        return 0.0  # runs along the column: a vessel, not a rib
+    ahead = (centre[1] - voxels[away, 1]) * spacing[1] * (1.0 if y_back else -1.0)  # + = in front of the centre
+    return float(np.clip((float(ahead.max()) - FORWARD_FROM_MM) / FULL_EVIDENCE_MM, 0.0, 1.0))
+
+
+def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, list[str]]:
+    """(the first rib-bearing instance as T1 or None, sure, what was seen, notes).
+
+    Only with a vertebra above it in view that is clearly rib-less (C7), and one below it that
+    bears ribs too (T2): a rib of a vertebra below the view reaches up beside the lowest
+    vertebra in view, and a rib-less neighbour cut by the view proves nothing. Sure only with
+    ribs on both sides of both. A cervical rib (C7) cannot be told from a first rib by this
+    alone; the other anchors are checked against it.
+    """
+    bearing = [v for v in vertebrae if v.rib_on_either_side]
+    if not bearing:
+        return None, False, "", []
+    first = bearing[0]
+    above = next((v for v in vertebrae if v.instance_id == first.instance_id - 1), None)
+    below = next((v for v in vertebrae if v.instance_id == first.instance_id + 1), None)
+    if above is None:
+        return None, False, "", []  # the first rib may be above the view
+    if not above.ribless_either_way:
+        return None, False, "", [f"unclear rib evidence on vertebra {above.instance_id}, above the most cranial "
+                                 f"rib-bearing one ({first.instance_id}): neither is taken for T1"]
+    if below is None or not below.rib_on_either_side:
+        return None, False, "", [f"vertebra {first.instance_id} has rib evidence and the one above none, but no "
+                                 "rib-bearing vertebra below it is in view: it is not taken for T1"]
+    if first.weaker_side < FIRST_RIB_EVIDENCE:
+        return None, False, "", [f"faint or one-sided rib evidence on vertebra {first.instance_id}, the most cranial "
+                                 "with any: a cervical rib, or the first rib? It is not taken for T1"]
+    sure = below.rib_on_both_sides
+    notes = [] if sure else [f"the first rib is seen on one side only of vertebra {first.instance_id} or of the one "
+                             "below: levels counted from it as T1 are a suggestion: confirm one level"]
+    return first.instance_id, sure, "a rib-less vertebra above it and ribs on the one below", notes
 
 
 def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:

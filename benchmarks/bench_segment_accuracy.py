@@ -16,7 +16,8 @@ the levels in view (drawn and with at least 1.5 cm³ of body in the image: ``lev
 and each is named right. Where no anchor is in view the pipeline names nothing and asks the
 user for one level, by design: such a case scores wrong in ``level_accuracy`` and is counted
 apart as ``cases_asked_user``; ``level_accuracy_where_named`` is over the other cases and
-``named_wrong_while_confident`` counts the worst outcome, a wrong count called sure.
+``misnamed_while_confident`` counts the worst outcome: a vertebra named wrong (its name not
+the level it overlaps most) in a naming called sure.
 The real series shows no sacrum, so its vertebrae cannot be named by counting from it:
 for (b) each reference vertebra is matched to the predicted one it overlaps most, one to
 one (``one_to_one_matches``), the Dice of that match is reported, and naming is reported
@@ -150,9 +151,11 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
         truth_levels = levels_in_view(case)
         found = [s["level"] for s in result.vertebra_stats]
         asked = bool(found) and all(level is None for level in found)
+        misnamed = misnamed_vertebrae(predicted, truth, result.vertebrae.names)
         per_case.append({"seed": seed, "levels": truth_levels, "levels_drawn": list(case.params.levels), "found": found,
                          "dice": scores, "dice_best_match": matched,
-                         "levels_correct": found == truth_levels, "asked_user": asked, "anchor": result.anchor,
+                         "levels_correct": found == truth_levels, "asked_user": asked, "misnamed": misnamed,
+                         "anchor": result.anchor,
                          "naming_confident": result.naming_confident, "ceiling_vs_3mm_copy": ceiling})
     all_dice = [d for c in per_case for d in c["dice"].values()]
     all_matched = [d for c in per_case for d in c["dice_best_match"].values()]
@@ -171,35 +174,58 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
 
 def levels_in_view(case: "SyntheticCase") -> list[str]:
     """The drawn levels whose body is in the image with at least ``MIN_BODY_MM3`` (the least
-    body the pipeline counts as a vertebra): a level drawn but cut off by the view down to
-    its spinous process, or to a sliver, cannot be found or named by anyone."""
+    body the pipeline counts as a vertebra; C1, which has no body, by its whole bone): a level
+    drawn but cut off by the view down to its spinous process, or to a sliver, cannot be found
+    or named by anyone."""
     from napari_spine_mets.anatomy import VertebraPart
     from napari_spine_mets.segmentation.labelling import MIN_BODY_MM3
 
     voxel_mm3 = float(np.prod(case.ct.spacing))
-    body = case.parts.array == int(VertebraPart.BODY)
-    body_labels = case.vertebrae.array[body]
-    counts = np.bincount(body_labels.ravel(), minlength=256) if body_labels.size else np.zeros(256, np.int64)
-    return [lv for lv in case.params.levels if counts[TOTALSEG_VERTEBRA_IDS[lv]] * voxel_mm3 >= MIN_BODY_MM3]
+    body = np.bincount(case.vertebrae.array[case.parts.array == int(VertebraPart.BODY)], minlength=256)
+    whole = np.bincount(case.vertebrae.array.ravel(), minlength=256)
+    return [lv for lv in case.params.levels
+            if (whole if lv == "C1" else body)[TOTALSEG_VERTEBRA_IDS[lv]] * voxel_mm3 >= MIN_BODY_MM3]
+
+
+def misnamed_vertebrae(predicted: np.ndarray, truth: np.ndarray, names: dict[int, str]) -> list[list[str]]:
+    """[given name, true level] of each named vertebra whose name is not the level it overlaps most.
+
+    A missed or extra vertebra spoils the level list but not the names of the others; a
+    misnamed one is the error that misleads a reader.
+    """
+    wrong = []
+    for label, name in names.items():
+        given = name.removeprefix("vertebrae_") if name.startswith("vertebrae_") else None
+        if given is None:
+            continue
+        overlap = np.bincount(truth[predicted == label], minlength=256)
+        overlap[0] = 0
+        true_level = level_of_label(int(overlap.argmax())) if overlap.any() else None
+        if true_level != given:
+            wrong.append([given, true_level or "no vertebra"])
+    return wrong
 
 
 def naming_summary(per_case: list[dict]) -> dict:
     """Naming split three ways: named (right or wrong) and asked of the user (no anchor in view,
     which is the pipeline's answer by design, not an error); a named case is right only when
-    every level in view is found and named right."""
+    every level in view is found and named right. A case with a misnamed vertebra (not one
+    missed) called sure is the worst outcome."""
     named = [c for c in per_case if not c["asked_user"]]
     return {
         "cases_named": len(named),
         "cases_named_right": sum(c["levels_correct"] for c in named),
+        "cases_with_a_misnamed_vertebra": sum(1 for c in named if c["misnamed"]),
         "cases_asked_user": len(per_case) - len(named),
         "level_accuracy_where_named": float(np.mean([c["levels_correct"] for c in named])) if named else None,
-        "named_wrong_while_confident": sum(1 for c in named if not c["levels_correct"] and c["naming_confident"]),
+        "misnamed_while_confident": sum(1 for c in named if c["misnamed"] and c["naming_confident"]),
     }
 
 
 def _naming_text(group: dict) -> str:
     return (f"named {group['cases_named']}, {group['cases_named_right']} of them right, "
-            f"{group['named_wrong_while_confident']} wrong while called sure; asked the user {group['cases_asked_user']}")
+            f"{group['cases_with_a_misnamed_vertebra']} with a misnamed vertebra "
+            f"({group['misnamed_while_confident']} called sure); asked the user {group['cases_asked_user']}")
 
 
 def _group(per_case: list[dict], levels: tuple[str, ...], prefix: str) -> dict:

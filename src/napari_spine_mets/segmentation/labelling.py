@@ -8,7 +8,8 @@ level the user names, or C2 when its dens is seen (``craniocervical``: C1 has no
 is found from its arch bone around the dens; without C1 the names are a suggestion), or the
 last rib-bearing vertebra as T12 when a vertebra below it is in view, or the first
 rib-bearing vertebra as T1 when a rib-less one is in view above it and a rib-bearing one
-below (a cervicothoracic view without the dens). Without an anchor nothing is guessed: the vertebrae are returned unnamed and the result says so.
+below (a cervicothoracic view without the dens). Without an anchor nothing is guessed: the
+vertebrae are returned unnamed and the result says so.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def without_instances(instances: Instances, dropped: list[int]) -> Instances:
     """
     if not dropped:
         return instances
-    keep = [i for i in range(1, instances.count + 1) if i not in set(dropped)]
+    gone = set(dropped)
+    keep = [i for i in range(1, instances.count + 1) if i not in gone]
     renumber = np.zeros(max(instances.count, int(instances.labels.max(initial=0))) + 1, dtype=np.int16)
     renumber[keep] = np.arange(1, len(keep) + 1, dtype=np.int16)
     new_id = {old: new for new, old in enumerate(keep, start=1)}

@@ -391,9 +391,10 @@ def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, lis
 
     Only with a vertebra above it in view that is clearly rib-less (C7), and one below it that
     bears ribs too (T2): a rib of a vertebra below the view reaches up beside the lowest
-    vertebra in view, and a rib-less neighbour cut by the view proves nothing. Sure only with
-    ribs on both sides of both. A cervical rib (C7) cannot be told from a first rib by this
-    alone; the other anchors are checked against it.
+    vertebra in view, and a rib-less neighbour cut by the view proves nothing. Its own ribs
+    must be clear on both sides (``FIRST_RIB_EVIDENCE``); sure when the one below has ribs on
+    both sides too. A full cervical rib (C7) cannot be told from a first rib by this alone;
+    the other anchors are checked against it.
     """
     bearing = [v for v in vertebrae if v.rib_on_either_side]
     if not bearing:
@@ -413,8 +414,8 @@ def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, lis
         return None, False, "", [f"faint or one-sided rib evidence on vertebra {first.instance_id}, the most cranial "
                                  "with any: a cervical rib, or the first rib? It is not taken for T1"]
     sure = below.rib_on_both_sides
-    notes = [] if sure else [f"the first rib is seen on one side only of vertebra {first.instance_id} or of the one "
-                             "below: levels counted from it as T1 are a suggestion: confirm one level"]
+    notes = [] if sure else [f"ribs seen on one side only of vertebra {below.instance_id}, below the first rib-bearing "
+                             "one: levels counted from it as T1 are a suggestion: confirm one level"]
     return first.instance_id, sure, "a rib-less vertebra above it and ribs on the one below", notes
 
 

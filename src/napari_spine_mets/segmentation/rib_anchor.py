@@ -77,10 +77,14 @@ FORWARD_LATERAL_MM = 20.0
 #: A piece's main axis must lie mostly in the axial plane to run forward as a rib (|z| of the
 #: unit axis at most this): a vessel beside the column runs along it.
 MAX_AXIS_Z = 0.6
-#: The first rib-bearing vertebra is taken for T1 only with at least this evidence on both
-#: sides: on the network's instances a faint 0.5-0.6 on C7 was T1's rib given to C7 (and a
-#: real cervical rib is mostly short and faint too): too faint to count from, either way.
+#: The first rib-bearing vertebra is taken for T1 only with at least this forward-run evidence
+#: on both sides (T1's rib runs forward: 0.83-1.0 on 10 synthetic necks; a mid-thoracic rib's
+#: ~0 within the box): on the network's instances a faint 0.5-0.6 on C7 was T1's rib given to
+#: C7 (and a real cervical rib is mostly short and faint too): too faint to count from.
 FIRST_RIB_EVIDENCE = 0.75
+#: ...and with this many clearly rib-less vertebrae above it in view (C6 and C7): a thoracic
+#: view whose top vertebra's ribs were missed must not make the next one "T1".
+RIBLESS_ABOVE_FIRST_RIB = 2
 #: Evidence on a side at or above which that side bears a rib.
 HAS_RIBS_EVIDENCE = 0.5
 #: Evidence on both sides below which a vertebra is called rib-less with some certainty.
@@ -106,11 +110,6 @@ class RibEvidence:
         """A rib on each side, by its lateral or its forward run (the first-rib anchor's test)."""
         return all(max(lateral, ahead) >= HAS_RIBS_EVIDENCE
                    for lateral, ahead in ((self.left, self.forward[0]), (self.right, self.forward[1])))
-
-    @property
-    def weaker_side(self) -> float:
-        """The rib evidence (lateral or forward run) of the side with less."""
-        return min(max(self.left, self.forward[0]), max(self.right, self.forward[1]))
 
     @property
     def rib_on_either_side(self) -> bool:
@@ -389,28 +388,29 @@ def _forward_run(voxels: np.ndarray, lateral: np.ndarray, centre: tuple[float, f
 def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, list[str]]:
     """(the first rib-bearing instance as T1 or None, sure, what was seen, notes).
 
-    Only with a vertebra above it in view that is clearly rib-less (C7), and one below it that
-    bears ribs too (T2): a rib of a vertebra below the view reaches up beside the lowest
-    vertebra in view, and a rib-less neighbour cut by the view proves nothing. Its own ribs
-    must be clear on both sides (``FIRST_RIB_EVIDENCE``); sure when the one below has ribs on
-    both sides too. A full cervical rib (C7) cannot be told from a first rib by this alone;
+    Only with two vertebrae above it in view that are clearly rib-less (C6, C7), and one below
+    it that bears ribs too (T2): a rib of a vertebra below the view reaches up beside the
+    lowest vertebra in view, and a rib-less neighbour cut by the view proves nothing. Its own
+    ribs must run forward on both sides (``FIRST_RIB_EVIDENCE``), as the first rib does; sure
+    when the one below has ribs on both sides too. A full cervical rib (C7) cannot be told from a first rib by this alone;
     the other anchors are checked against it.
     """
     bearing = [v for v in vertebrae if v.rib_on_either_side]
     if not bearing:
         return None, False, "", []
     first = bearing[0]
-    above = next((v for v in vertebrae if v.instance_id == first.instance_id - 1), None)
+    above = [v for v in vertebrae if v.instance_id < first.instance_id]
     below = next((v for v in vertebrae if v.instance_id == first.instance_id + 1), None)
-    if above is None:
-        return None, False, "", []  # the first rib may be above the view
-    if not above.ribless_either_way:
-        return None, False, "", [f"unclear rib evidence on vertebra {above.instance_id}, above the most cranial "
-                                 f"rib-bearing one ({first.instance_id}): neither is taken for T1"]
+    if len(above) < RIBLESS_ABOVE_FIRST_RIB:
+        return None, False, "", []  # the first rib may be above the view (or its vertebra's ribs missed)
+    unclear = [v.instance_id for v in above[-RIBLESS_ABOVE_FIRST_RIB:] if not v.ribless_either_way]
+    if unclear:
+        return None, False, "", [f"unclear rib evidence on vertebra(e) {unclear}, above the most cranial "
+                                 f"rib-bearing one ({first.instance_id}): none is taken for T1"]
     if below is None or not below.rib_on_either_side:
         return None, False, "", [f"vertebra {first.instance_id} has rib evidence and the one above none, but no "
                                  "rib-bearing vertebra below it is in view: it is not taken for T1"]
-    if first.weaker_side < FIRST_RIB_EVIDENCE:
+    if min(first.forward) < FIRST_RIB_EVIDENCE:
         return None, False, "", [f"faint or one-sided rib evidence on vertebra {first.instance_id}, the most cranial "
                                  "with any: a cervical rib, or the first rib? It is not taken for T1"]
     sure = below.rib_on_both_sides

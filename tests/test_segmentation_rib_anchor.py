@@ -243,7 +243,7 @@ def test_the_first_rib_bearing_vertebra_names_a_cervicothoracic_view(cervicothor
     # T1's rib barely passes a transverse process sideways; it is told by running forward
     assert not ribs.evidence_of(t1).has_ribs and min(ribs.evidence_of(t1).forward) > 0.75
     assert all(ribs.evidence_of(w.levels.index(lv) + 1).ribless_either_way for lv in ("C5", "C6", "C7"))
-    assert ribs.first_rib_id == t1 and ribs.first_rib_confident
+    assert ribs.first_rib.instance_id == t1 and ribs.first_rib.confident
     naming = name_levels(w.instances, w.spacing, ribs=ribs)
     assert _named(naming.levels) == w.levels and naming.confident and not naming.notes
     assert naming.anchor.startswith("first rib-bearing vertebra is T1")
@@ -256,7 +256,7 @@ def test_a_rib_reaching_up_from_below_the_view_is_not_taken_for_the_first_rib() 
     w = _synthetic(_small(("C4", "C5", "C6", "C7")))
     ribs = _ribs(w)
     assert ribs.evidence_of(4).rib_on_either_side  # what reaches up from T1
-    assert ribs.first_rib_id is None and any("not taken for T1" in note for note in ribs.first_rib_notes)
+    assert ribs.first_rib.instance_id is None and any("not taken for T1" in note for note in ribs.first_rib.notes)
     naming = name_levels(w.instances, w.spacing, ribs=ribs)
     assert all(level is None for level in naming.levels.values()) and not naming.confident
     assert any("not taken for T1" in note for note in naming.notes)
@@ -281,27 +281,26 @@ def test_the_first_rib_is_taken_for_t1_only_below_two_ribless_vertebrae_and_abov
         values: list[float], first: int | None, sure: bool, noted: bool) -> None:
     from napari_spine_mets.segmentation.rib_anchor import _first_rib
 
-    found, confident, _, notes = _first_rib(_first_rib_evidence(values))
-    assert found == first and confident == sure and bool(notes) == noted
+    found = _first_rib(_first_rib_evidence(values))
+    assert found.instance_id == first and found.confident == sure and bool(found.notes) == noted
 
 
 def test_a_sure_first_rib_that_disagrees_with_the_dens_is_flagged() -> None:
+    from napari_spine_mets.segmentation.rib_anchor import _first_rib
+
     n = 10  # C1 ... T3 by the dens; the "first rib" on instance 7 (C7 by the dens count)
     labels = np.zeros((n * 4, 6, 6), np.int16)
     for i in range(1, n + 1):
         labels[(n - i) * 4:(n - i + 1) * 4] = i  # id 1 most cranial = highest z
     instances = Instances(labels=labels, count=n, sacrum=np.zeros(labels.shape, bool), axis_id=2, atlas_id=1,
                           atlas_top_mm=80.0)
-    values = [0.0] * 6 + [0.9, 1.0, 1.0, 1.0]
-    ribs = RibAnchor(_first_rib_evidence(values), None, False, 0.0, "")
-    from napari_spine_mets.segmentation.rib_anchor import _first_rib
-    ribs.first_rib_id, ribs.first_rib_confident, ribs.first_rib_reason, ribs.first_rib_notes = _first_rib(ribs.vertebrae)
-    assert ribs.first_rib_id == 7 and ribs.first_rib_confident
+    evidence = _first_rib_evidence([0.0] * 6 + [0.9, 1.0, 1.0, 1.0])
+    ribs = RibAnchor(evidence, None, False, 0.0, "", first_rib=_first_rib(evidence))
+    assert ribs.first_rib.instance_id == 7 and ribs.first_rib.confident
     naming = name_levels(instances, (2.0, 2.0, 2.0), ribs=ribs)
     assert naming.levels[2] == "C2" and not naming.confident  # the dens's count stays, called unsure
     assert any("first rib-bearing vertebra is C7, not T1" in note and COUNT_FLAG in note for note in naming.notes)
-    values = [0.0] * 7 + [0.9, 1.0, 1.0]  # the first rib on instance 8: T1 by the dens count
-    ribs.vertebrae = _first_rib_evidence(values)
-    ribs.first_rib_id, ribs.first_rib_confident, ribs.first_rib_reason, ribs.first_rib_notes = _first_rib(ribs.vertebrae)
+    evidence = _first_rib_evidence([0.0] * 7 + [0.9, 1.0, 1.0])  # the first rib on instance 8: T1 by the dens count
+    ribs = RibAnchor(evidence, None, False, 0.0, "", first_rib=_first_rib(evidence))
     agreed = name_levels(instances, (2.0, 2.0, 2.0), ribs=ribs)
     assert agreed.confident and "first rib-bearing vertebra is T1" in agreed.anchor and "agree" in agreed.anchor

@@ -335,9 +335,9 @@ def name_levels(
         return _name_from_dens(n, instances.axis_id, ribs, atlas_seen=instances.atlas_id is not None)
     if ribs is not None and ribs.anchor_id is not None and 1 <= ribs.anchor_id < n:
         return _name_from_ribs(n, ribs)
-    if ribs is not None and ribs.first_rib_id is not None:
+    if ribs is not None and ribs.first_rib.instance_id is not None:
         return _name_from_first_rib(n, ribs)
-    extra = [*ribs.notes, *ribs.first_rib_notes] if ribs is not None else []
+    extra = [*ribs.notes, *ribs.first_rib.notes] if ribs is not None else []
     if ribs is not None and ribs.anchor_id == n:
         # every vertebra down to the bottom of the view bears ribs: T12 may lie below it (a
         # chest CT usually stops above T12), so counting from the last one would mostly be wrong
@@ -369,25 +369,26 @@ def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
 
 
 def _first_rib_text(ribs: RibAnchor) -> str:
-    return f"first rib-bearing vertebra is T1 ({ribs.first_rib_reason})"
+    return f"first rib-bearing vertebra is T1 ({ribs.first_rib.reason})"
 
 
 def _name_from_first_rib(n: int, ribs: RibAnchor) -> LevelNaming:
     """Levels counted from the most cranial rib-bearing vertebra as T1 (a cervicothoracic view
     without the dens), sure only with ribs on both sides of it and of the one below."""
-    assert ribs.first_rib_id is not None
-    notes = list(ribs.first_rib_notes)
-    return LevelNaming(_count_from(n, ribs.first_rib_id, "T1"), anchor=_first_rib_text(ribs),
-                       confident=ribs.first_rib_confident and not notes, notes=notes)
+    first = ribs.first_rib
+    assert first.instance_id is not None
+    notes = list(first.notes)
+    return LevelNaming(_count_from(n, first.instance_id, "T1"), anchor=_first_rib_text(ribs),
+                       confident=first.confident and not notes, notes=notes)
 
 
 def _check_first_rib(naming: dict[int, str | None], ribs: RibAnchor | None, anchor_text: str, counted_from: str,
                      notes: list[str]) -> str:
     """The anchor text, with the first rib's agreement added; a disagreement goes to ``notes``
     (only a sure first rib is checked: a faint one is no evidence against another anchor)."""
-    if ribs is None or ribs.first_rib_id is None or not ribs.first_rib_confident:
+    if ribs is None or ribs.first_rib.instance_id is None or not ribs.first_rib.confident:
         return anchor_text
-    counted = naming.get(ribs.first_rib_id)
+    counted = naming.get(ribs.first_rib.instance_id)
     if counted == "T1":
         return f"{anchor_text}; {_first_rib_text(ribs)}: the two agree"
     notes.append(f"counting from {counted_from} the first rib-bearing vertebra is {counted or 'beyond the count'}, "

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RibEvidence", "RibAnchor", "find_rib_anchor", "BONE_HU", "HAS_RIBS_EVIDENCE", "RIBLESS_EVIDENCE"]
+__all__ = ["RibEvidence", "RibAnchor", "FirstRib", "find_rib_anchor", "BONE_HU", "HAS_RIBS_EVIDENCE", "RIBLESS_EVIDENCE"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,16 @@ class RibEvidence:
         return self.ribless and max(self.forward) < RIBLESS_EVIDENCE
 
 
+@dataclass(frozen=True)
+class FirstRib:
+    """The most cranial rib-bearing vertebra taken for T1 (``_first_rib``), or why none was."""
+
+    instance_id: int | None = None
+    confident: bool = False
+    reason: str = ""  # what was seen, for the anchor text
+    notes: tuple[str, ...] = ()
+
+
 @dataclass
 class RibAnchor:
     """Per-vertebra rib evidence and the anchor it gives (the last rib-bearing instance = T12)."""
@@ -156,11 +166,8 @@ class RibAnchor:
     evidence_map: np.ndarray | None = field(default=None, repr=False)
     #: the instances grown through the bone next to them (what the pieces were measured from)
     grown_labels: np.ndarray | None = field(default=None, repr=False)
-    #: The most cranial rib-bearing instance when it can be T1 (``_first_rib``), else None.
-    first_rib_id: int | None = None
-    first_rib_confident: bool = False
-    first_rib_reason: str = ""
-    first_rib_notes: list[str] = field(default_factory=list)
+    #: The most cranial rib-bearing instance when it can be T1, the second anchor ribs give.
+    first_rib: FirstRib = field(default_factory=FirstRib)
 
     def evidence_of(self, instance_id: int) -> RibEvidence | None:
         return next((v for v in self.vertebrae if v.instance_id == instance_id), None)
@@ -208,8 +215,7 @@ def find_rib_anchor(
                              forward=(round(found.forward[i][0], 3), round(found.forward[i][1], 3)))
                  for i in range(1, n + 1)]
     anchor = _decide(vertebrae)
-    anchor.first_rib_id, anchor.first_rib_confident, anchor.first_rib_reason, anchor.first_rib_notes = \
-        _first_rib(vertebrae)
+    anchor.first_rib = _first_rib(vertebrae)
     anchor.evidence_map = found.evidence_map
     anchor.grown_labels = found.grown
     log.info("rib evidence (left, right) per instance: %s; anchor %s (confident %s)",
@@ -385,8 +391,8 @@ def _forward_run(voxels: np.ndarray, lateral: np.ndarray, centre: tuple[float, f
     return float(np.clip((float(ahead.max()) - FORWARD_FROM_MM) / FULL_EVIDENCE_MM, 0.0, 1.0))
 
 
-def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, list[str]]:
-    """(the first rib-bearing instance as T1 or None, sure, what was seen, notes).
+def _first_rib(vertebrae: list[RibEvidence]) -> FirstRib:
+    """The first rib-bearing instance, as T1, or none (with a note saying why, where it helps).
 
     Only with two vertebrae above it in view that are clearly rib-less (C6, C7), and one below
     it that bears ribs too (T2): a rib of a vertebra below the view reaches up beside the
@@ -397,26 +403,26 @@ def _first_rib(vertebrae: list[RibEvidence]) -> tuple[int | None, bool, str, lis
     """
     bearing = [v for v in vertebrae if v.rib_on_either_side]
     if not bearing:
-        return None, False, "", []
+        return FirstRib()
     first = bearing[0]
     above = [v for v in vertebrae if v.instance_id < first.instance_id]
     below = next((v for v in vertebrae if v.instance_id == first.instance_id + 1), None)
     if len(above) < RIBLESS_ABOVE_FIRST_RIB:
-        return None, False, "", []  # the first rib may be above the view (or its vertebra's ribs missed)
+        return FirstRib()  # the first rib may be above the view (or its vertebra's ribs missed)
     unclear = [v.instance_id for v in above[-RIBLESS_ABOVE_FIRST_RIB:] if not v.ribless_either_way]
     if unclear:
-        return None, False, "", [f"unclear rib evidence on vertebra(e) {unclear}, above the most cranial "
-                                 f"rib-bearing one ({first.instance_id}): none is taken for T1"]
+        return FirstRib(notes=(f"unclear rib evidence on vertebra(e) {unclear}, above the most cranial "
+                               f"rib-bearing one ({first.instance_id}): none is taken for T1",))
     if below is None or not below.rib_on_either_side:
-        return None, False, "", [f"vertebra {first.instance_id} has rib evidence and the one above none, but no "
-                                 "rib-bearing vertebra below it is in view: it is not taken for T1"]
+        return FirstRib(notes=(f"vertebra {first.instance_id} has rib evidence and the one above none, but no "
+                               "rib-bearing vertebra below it is in view: it is not taken for T1",))
     if min(first.forward) < FIRST_RIB_EVIDENCE:
-        return None, False, "", [f"faint or one-sided rib evidence on vertebra {first.instance_id}, the most cranial "
-                                 "with any: a cervical rib, or the first rib? It is not taken for T1"]
+        return FirstRib(notes=(f"faint or one-sided rib evidence on vertebra {first.instance_id}, the most cranial "
+                               "with any: a cervical rib, or the first rib? It is not taken for T1",))
     sure = below.rib_on_both_sides
-    notes = [] if sure else [f"ribs seen on one side only of vertebra {below.instance_id}, below the first rib-bearing "
-                             "one: levels counted from it as T1 are a suggestion: confirm one level"]
-    return first.instance_id, sure, "a rib-less vertebra above it and ribs on the one below", notes
+    notes = () if sure else (f"ribs seen on one side only of vertebra {below.instance_id}, below the first rib-bearing "
+                             "one: levels counted from it as T1 are a suggestion: confirm one level",)
+    return FirstRib(first.instance_id, sure, "rib-less vertebrae above it and ribs on the one below", notes)
 
 
 def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:

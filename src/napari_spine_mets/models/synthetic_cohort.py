@@ -22,6 +22,19 @@ DEMO_RADIOMICS_FEATURES = [
 ]
 
 
+def _equicorrelated_normal(rng: np.random.Generator, n: int, p: int, correlation: float) -> np.ndarray:
+    """n rows of p standard normal features, every pair correlated by ``correlation`` (>= 0).
+
+    Built from one shared and p own normal draws, not ``multivariate_normal``: that factors
+    the covariance by SVD, whose eigenvectors in the (p-1)-fold repeated eigenvalue are
+    arbitrary and differ between LAPACK builds and CPUs, so the same seed gave another
+    cohort (and another demonstration model) on another machine.
+    """
+    shared = rng.standard_normal((n, 1))
+    own = rng.standard_normal((n, p))
+    return np.sqrt(correlation) * shared + np.sqrt(1.0 - correlation) * own
+
+
 def logistic_cohort(n: int, seed: int, *, informative: dict[str, float] | None = None,
                     clinical: dict[str, float] | None = None, intercept: float = -0.5,
                     features: list[str] | None = None, correlation: float = 0.3) -> tuple[Any, dict[str, Any]]:
@@ -41,8 +54,7 @@ def logistic_cohort(n: int, seed: int, *, informative: dict[str, float] | None =
                        {features[0]: 1.2, features[2]: -0.9, features[9]: 0.8, features[13]: 0.6})
     clinical = dict(clinical if clinical is not None else {"age_years>60": 0.9, "alp_u_per_l>120": 1.1})
     p = len(features)
-    cov = np.full((p, p), correlation) + (1 - correlation) * np.eye(p)
-    latent = rng.multivariate_normal(np.zeros(p), cov, size=n)
+    latent = _equicorrelated_normal(rng, n, p, correlation)
     # Feature scales are fixed (not drawn per seed) so cohorts of different seeds are comparable.
     fixed = np.random.default_rng(20260)
     scale = 10.0 ** fixed.uniform(-1, 3, size=p)

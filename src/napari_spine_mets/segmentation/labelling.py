@@ -7,7 +7,7 @@ bodies from an anchor: the sacrum when it is in view (the body resting on it is 
 level the user names, or C2 when its dens is seen (``craniocervical``: C1 has no body, so it
 is found from its arch bone around the dens; without C1 the names are a suggestion), or the
 last rib-bearing vertebra as T12 when a vertebra below it is in view, or the first
-rib-bearing vertebra as T1 when a rib-less one is in view above it and a rib-bearing one
+rib-bearing vertebra as T1 when two rib-less ones are in view above it and a rib-bearing one
 below (a cervicothoracic view without the dens). Without an anchor nothing is guessed: the
 vertebrae are returned unnamed and the result says so.
 """
@@ -368,17 +368,13 @@ def _name_from_ribs(n: int, ribs: RibAnchor) -> LevelNaming:
     return LevelNaming(naming, anchor=anchor_text, confident=ribs.confident and not notes, notes=notes)
 
 
-def _first_rib_text(ribs: RibAnchor) -> str:
-    return f"first rib-bearing vertebra is T1 ({ribs.first_rib.reason})"
-
-
 def _name_from_first_rib(n: int, ribs: RibAnchor) -> LevelNaming:
     """Levels counted from the most cranial rib-bearing vertebra as T1 (a cervicothoracic view
     without the dens), sure only with ribs on both sides of it and of the one below."""
     first = ribs.first_rib
     assert first.instance_id is not None
     notes = list(first.notes)
-    return LevelNaming(_count_from(n, first.instance_id, "T1"), anchor=_first_rib_text(ribs),
+    return LevelNaming(_count_from(n, first.instance_id, "T1"), anchor=first.describe(),
                        confident=first.confident and not notes, notes=notes)
 
 
@@ -390,7 +386,7 @@ def _check_first_rib(naming: dict[int, str | None], ribs: RibAnchor | None, anch
         return anchor_text
     counted = naming.get(ribs.first_rib.instance_id)
     if counted == "T1":
-        return f"{anchor_text}; {_first_rib_text(ribs)}: the two agree"
+        return f"{anchor_text}; {ribs.first_rib.describe()}: the two agree"
     notes.append(f"counting from {counted_from} the first rib-bearing vertebra is {counted or 'beyond the count'}, "
                  f"not T1 (a cervical rib?): {COUNT_FLAG}")
     return anchor_text

@@ -151,6 +151,10 @@ class FirstRib:
     reason: str = ""  # what was seen, for the anchor text
     notes: tuple[str, ...] = ()
 
+    def describe(self) -> str:
+        """Anchor text, e.g. "first rib-bearing vertebra is T1 (rib-less vertebrae above it ...)"."""
+        return f"first rib-bearing vertebra is T1 ({self.reason})"
+
 
 @dataclass
 class RibAnchor:

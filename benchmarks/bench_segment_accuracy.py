@@ -10,7 +10,10 @@ seeds 220000 drawn from C1–T4, whose C1–C7 are reported on their own;
 from the sacrum;
 (b) the real CT in ../shared/data against TotalSegmentator's labels (T11 = 33, T12 = 32).
 Synthetic Dice is given twice: by level name (a wrongly named or unnamed vertebra scores 0)
-and by best overlap (segmentation quality alone).
+and by best overlap (segmentation quality alone), over the levels in view (below). A level the
+view cuts down to a sliver (under 1.5 cm³ of body: a spinous process tip, a corner of a body)
+is reported apart (``dice_best_match_cut_by_view``); until session 20 it was averaged in, and
+that figure is kept as ``mean_vertebra_dice_best_match_with_slivers``.
 Level accuracy: a case counts as right when the levels found, cranial to caudal, are exactly
 the levels in view (drawn and with at least 1.5 cm³ of body in the image: ``levels_in_view``)
 and each is named right. Where no anchor is in view the pipeline names nothing and asks the
@@ -141,28 +144,34 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
         case = generate_spine_ct(ending_at_s1(params) if to_s1 else params)
         result = segment_vertebrae(case.ct, device=device, precision=precision, weights_dir=weights_dir)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
-        scores, matched, ceiling = {}, {}, {}
+        truth_levels = levels_in_view(case)
+        scores, matched, ceiling, cut_by_view = {}, {}, {}, {}
         for label in np.unique(truth):
             level = level_of_label(int(label))
-            if level is not None:
-                scores[level] = dice(predicted == label, truth == label)
-                matched[level] = best_match_dice(predicted, truth == label)
-                ceiling[level] = dice(copy_at_resolution(truth == label, case.ct.spacing), truth == label)
-        truth_levels = levels_in_view(case)
+            if level is None:
+                continue
+            if level not in truth_levels:  # a sliver the view cut off: reported, not averaged
+                cut_by_view[level] = best_match_dice(predicted, truth == label)
+                continue
+            scores[level] = dice(predicted == label, truth == label)
+            matched[level] = best_match_dice(predicted, truth == label)
+            ceiling[level] = dice(copy_at_resolution(truth == label, case.ct.spacing), truth == label)
         found = [s["level"] for s in result.vertebra_stats]
         asked = bool(found) and all(level is None for level in found)
         misnamed = misnamed_vertebrae(predicted, truth, result.vertebrae.names)
         per_case.append({"seed": seed, "levels": truth_levels, "levels_drawn": list(case.params.levels), "found": found,
-                         "dice": scores, "dice_best_match": matched,
+                         "dice": scores, "dice_best_match": matched, "dice_best_match_cut_by_view": cut_by_view,
                          "levels_correct": found == truth_levels, "asked_user": asked, "misnamed": misnamed,
                          "anchor": result.anchor,
                          "naming_confident": result.naming_confident, "ceiling_vs_3mm_copy": ceiling})
     all_dice = [d for c in per_case for d in c["dice"].values()]
     all_matched = [d for c in per_case for d in c["dice_best_match"].values()]
+    with_slivers = all_matched + [d for c in per_case for d in c["dice_best_match_cut_by_view"].values()]
     return {
         "cases": per_case,
         "mean_vertebra_dice": float(np.mean(all_dice)) if all_dice else None,
         "mean_vertebra_dice_best_match": float(np.mean(all_matched)) if all_matched else None,
+        "mean_vertebra_dice_best_match_with_slivers": float(np.mean(with_slivers)) if with_slivers else None,
         "level_accuracy": float(np.mean([c["levels_correct"] for c in per_case])) if per_case else None,
         **naming_summary(per_case),
         "mean_ceiling_vs_3mm_copy": float(np.mean([d for c in per_case for d in c["ceiling_vs_3mm_copy"].values()]))
@@ -320,7 +329,8 @@ def main() -> int:
         print(f"synthetic T1–S1 ({args.upper_cases} cases): best overlap {u['mean_vertebra_dice_best_match']:.3f}, "
               f"by name {u['mean_vertebra_dice']:.3f}, level accuracy {u['level_accuracy']:.2f} ({_naming_text(u)}); "
               f"T1–T7 alone ({u.get('t1_t7_vertebrae', 0)} vertebrae): {u.get('t1_t7_mean_dice_best_match', float('nan')):.3f} "
-              f"best overlap, {u.get('t1_t7_mean_dice', float('nan')):.3f} by name")
+              f"best overlap, {u.get('t1_t7_mean_dice', float('nan')):.3f} by name; with the slivers the view cut off "
+              f"averaged in: {u['mean_vertebra_dice_best_match_with_slivers']:.3f} best overlap")
     c = data["synthetic_cervical"]
     if c:
         anchors = sum("dens" in case["anchor"] for case in c["cases"])

@@ -418,3 +418,24 @@ def test_gather_is_nearest_neighbour_upsampling_of_the_whole_grid_or_a_box_of_it
     box = (slice(2, 10), slice(5, 17), slice(0, 4))  # a fine box starting inside a coarse voxel
     sub_index = tuple(ix[b] for ix, b in zip(index, box))
     np.testing.assert_array_equal(gather(coarse, sub_index), coarse[np.ix_(*sub_index)])
+
+
+def test_a_marrow_dense_hole_a_body_encloses_is_filled_and_a_disc_dark_one_is_not() -> None:
+    """The hull rule fills only slices with a large gap; a small enclosed hole of marrow (the
+    coarse network called it disc) is the body's too, while the dark centre of a disc in an
+    endplate's concavity stays out."""
+    from napari_spine_mets.segmentation.refine import _fill_bodies
+
+    labels = np.zeros((2, 40, 40), dtype=np.int16)
+    yy, xx = np.mgrid[:40, :40]
+    disc_shape = (yy - 20) ** 2 + (xx - 20) ** 2 <= 15**2
+    labels[:, disc_shape] = 3
+    hole = (yy - 20) ** 2 + (xx - 20) ** 2 <= 3**2  # well under the hull-gap fraction
+    labels[:, hole] = 0
+    body = np.ones(labels.shape, dtype=bool)
+    marrow = np.ones(labels.shape, dtype=bool)
+    marrow[1] = False  # slice 1: the hole reads below marrow density (a disc's centre)
+    filled = _fill_bodies(labels, body, marrow)
+    assert (filled[0][hole] == 3).all()
+    assert (filled[1][hole] == 0).all()
+    assert (filled[:, disc_shape & ~hole] == 3).all() and not filled[:, ~disc_shape].any()

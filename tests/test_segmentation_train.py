@@ -99,3 +99,32 @@ def test_a_run_with_workers_trains_and_counts_the_cases_it_used(tmp_path: Path) 
     assert summary["iterations"] == 4
     assert summary["training_cases_seen"] >= PRESETS["smoke"].n_training_cases
     assert f"seeds 1–{summary['training_cases_seen']}" in card.training_data
+
+
+def test_a_new_first_case_seed_gives_new_cases_and_the_card_names_them(tmp_path: Path) -> None:
+    from napari_spine_mets.segmentation.train import _CaseSource
+
+    config = replace(PRESETS["smoke"], first_case_seed=500)
+    source = _CaseSource(config, ("L4", "L5", "S1"))
+    assert [source.next_case().seed for _ in range(2)] == [500, 501]
+    assert source.cases_drawn == 2 and source.last_seed_used == 501
+    summary = train(replace(config, levels_from="L3"), tmp_path, name="later", device="cpu")
+    _, card = load_weights("later", tmp_path)
+    assert f"seeds 500–{499 + summary['training_cases_seen']}" in card.training_data
+
+
+@pytest.mark.parametrize("first", [0, 100_000])
+def test_training_seeds_never_reach_the_validation_seeds(first: int) -> None:
+    from napari_spine_mets.segmentation.train import _CaseSource
+
+    with pytest.raises(ValueError, match="first-case-seed"):
+        _CaseSource(replace(PRESETS["smoke"], first_case_seed=first), ("L5", "S1"))
+
+
+def test_the_last_seed_below_the_validation_seeds_is_the_last_one_drawn() -> None:
+    from napari_spine_mets.segmentation.train import _CaseSource
+
+    source = _CaseSource(replace(PRESETS["smoke"], first_case_seed=99_998), ("L4", "L5", "S1"))
+    assert [source._take_seed() for _ in range(2)] == [99_998, 99_999]
+    with pytest.raises(ValueError, match="would reach the validation seeds"):
+        source._take_seed()

@@ -324,8 +324,13 @@ def _fill_bodies(labels: np.ndarray, body: np.ndarray, marrow: np.ndarray) -> np
     shallow concavity at the canal, excluded from ``marrow``), and marrow (above
     ``_MARROW_HU``) is denser than the disc that the hull of an endplate's rim spans.
     Only slices where the hull is clearly not yet covered and what is missing is mostly
-    marrow-dense are filled: elsewhere the cortex-based fill is more exact.
+    marrow-dense are filled: elsewhere the cortex-based fill is more exact. A marrow-dense
+    hole the body encloses all round is filled in any slice: on the real series such holes
+    (where the coarse network called marrow disc or canal) held 570 voxels of TotalSegmentator's
+    T11/T12 at a median 200 HU, against 340 of its background at 81 HU (disc in an endplate's
+    concavity, which stays out).
     """
+    from scipy import ndimage
     from skimage.morphology import convex_hull_image
 
     out = labels.copy()
@@ -340,6 +345,8 @@ def _fill_bodies(labels: np.ndarray, body: np.ndarray, marrow: np.ndarray) -> np
             window = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
             hull = convex_hull_image(plane[window] == instance)
             target = out[z][window]
+            enclosed = ndimage.binary_fill_holes(plane[window] == instance) & (target == 0) & marrow[z][window]
+            target[enclosed] = instance
             gap = hull & (target == 0)
             dense = gap & marrow[z][window]
             # a closed cortex was filled already; a disc's rim encloses no marrow-dense tissue

@@ -1,7 +1,9 @@
 """Train the vertebra network on synthetic cases: ``python -m napari_spine_mets.segmentation.train``.
 
 Reproducible: every random choice derives from ``--seed``; training cases use seeds from
-1 up, validation cases seeds from 100000 up (never used in training). The result is
+``--first-case-seed`` (1 by default) up, below 100000; validation cases seeds from 100000
+up (never used in training). A fine-tuning run given another first case seed sees anatomy
+the weights it starts from have not seen. The result is
 written as weights plus a model card (``segmentation.weights``) with the recipe and the
 validation Dice per class. Presets: ``smoke`` (seconds, for tests), ``cpu`` (a small
 network a 2-core CPU trains in tens of minutes), ``gpu-cpu-net`` (that network on a GPU,
@@ -67,6 +69,8 @@ class TrainConfig:
     #: as it is ready, so a GPU sees hundreds of cases instead of tens; the cases are the
     #: same seeds in the same order, but when each enters the cache depends on timing.
     workers: int = 0
+    #: The seed of the first training case: a fine-tuning run given a new one sees new cases.
+    first_case_seed: int = 1
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -184,8 +188,10 @@ class _CaseSource:
     worker processes that keeps ``2 * workers`` cases in hand."""
 
     def __init__(self, config: TrainConfig, levels: tuple[str, ...]) -> None:
+        if not 1 <= config.first_case_seed < VALIDATION_SEED_BASE:
+            raise ValueError(f"--first-case-seed {config.first_case_seed}: training seeds lie in 1–{VALIDATION_SEED_BASE - 1}")
         self._spacing, self._levels = config.working_spacing_mm, levels
-        self._next_seed = 1
+        self._first_seed = self._next_seed = config.first_case_seed
         self._pool: ProcessPoolExecutor | None = None
         self._pending: list[Future[TrainingSample]] = []
         if config.workers > 0:
@@ -195,19 +201,27 @@ class _CaseSource:
 
     @property
     def cases_drawn(self) -> int:
-        return self._next_seed - 1 - len(self._pending)
+        return self._next_seed - self._first_seed - len(self._pending)
+
+    @property
+    def last_seed_used(self) -> int:
+        return self._first_seed + self.cases_drawn - 1
+
+    def _take_seed(self) -> int:
+        """The next training seed; the validation and benchmark seeds are never reached."""
+        if self._next_seed >= VALIDATION_SEED_BASE:
+            raise ValueError(f"training seed {self._next_seed} would reach the validation seeds ({VALIDATION_SEED_BASE}+)")
+        self._next_seed += 1
+        return self._next_seed - 1
 
     def _submit(self) -> None:
         assert self._pool is not None
-        self._pending.append(self._pool.submit(make_sample, self._next_seed, self._spacing, self._levels))
-        self._next_seed += 1
+        self._pending.append(self._pool.submit(make_sample, self._take_seed(), self._spacing, self._levels))
 
     def next_case(self) -> TrainingSample:
         """The next case in seed order (waits for it)."""
         if self._pool is None:
-            sample = make_sample(self._next_seed, self._spacing, self._levels)
-            self._next_seed += 1
-            return sample
+            return make_sample(self._take_seed(), self._spacing, self._levels)
         sample = self._pending.pop(0).result()
         self._submit()
         return sample
@@ -296,7 +310,7 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
         losses, iteration = _train_loop(model, optimiser, cache, source, config, rng, dev, started)
     finally:
         source.close()
-    cases_seen = source.cases_drawn
+    cases_seen, last_seed = source.cases_drawn, source.last_seed_used
     minutes = (time.monotonic() - started) / 60
     validation = _validation_cases(config, levels)
     dice = _validate(model, validation, config, dev)
@@ -314,7 +328,7 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             version=__version__,
             architecture={},
             classes=CLASS_NAMES,
-            training_data=_training_data_text(levels, cases_seen, start_card),
+            training_data=_training_data_text(levels, config.first_case_seed, last_seed, start_card),
             training_recipe=json.dumps({**asdict(config), "command": command}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
             intended_use=(
@@ -331,9 +345,10 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
     return summary
 
 
-def _training_data_text(levels: tuple[str, ...], last_seed: int, start: ModelCard | None) -> str:
+def _training_data_text(levels: tuple[str, ...], first_seed: int, last_seed: int, start: ModelCard | None) -> str:
     """What the weights have seen, including what the weights they started from had seen."""
-    text = (f"Synthetic spine CT from napari_spine_mets.synthetic (levels {levels[0]}–{levels[-1]}), seeds 1–{last_seed}, "
+    text = (f"Synthetic spine CT from napari_spine_mets.synthetic (levels {levels[0]}–{levels[-1]}), "
+            f"seeds {first_seed}–{last_seed}, "
             "domain-randomised anatomy, acquisition and pathology; no patient data.")
     if start is not None:
         text += (f" Started from {start.name} {start.version} (sha256 {start.weights_sha256[:12]}), trained on: "
@@ -355,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-dir", type=Path, help="folder of the --init weights (default: the package's)")
     parser.add_argument("--learning-rate", type=float, help="overrides the preset (lower it to fine-tune)")
     parser.add_argument("--workers", type=int, help="processes generating cases (overrides the preset)")
+    parser.add_argument("--first-case-seed", type=int, default=1,
+                        help="seed of the first training case (a fine-tuning run given a new one sees new cases)")
+    parser.add_argument("--refresh-every", type=int,
+                        help="iterations between replacing a cached case with a new one (overrides the preset)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config = replace(PRESETS[args.preset])  # a copy: the presets stay as documented
@@ -369,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         config.learning_rate = args.learning_rate
     if args.workers is not None:
         config.workers = args.workers
+    if args.refresh_every is not None:
+        config.refresh_every = args.refresh_every
+    config.first_case_seed = args.first_case_seed
     from .weights import default_weights_dir
 
     command = shlex.join(["python", "-m", "napari_spine_mets.segmentation.train", *(sys.argv[1:] if argv is None else argv)])

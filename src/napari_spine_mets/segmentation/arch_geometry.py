@@ -25,10 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["body_frames", "pair_coordinates", "settle_arch_claims"]
+__all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "settle_arch_claims", "canal_behind_bodies"]
 
 _BODY_CLASS = 1
 _PEDICLE_CLASSES = (3, 4)
+_CANAL_CLASS = 5
 #: Near the canal (``r`` below ``_FAR_MM``), bone below this ``s`` is the lower vertebra's.
 _LOWER_BELOW_S = -0.15
 #: Far behind the canal (spinous processes), the upper vertebra's processes reach down to here.
@@ -55,6 +56,21 @@ def body_frames(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequenc
     return centre, pedicle
 
 
+def canal_behind_bodies(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float],
+                        centre: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Centre (mm) of the canal in each body's slices: which way is backwards where the network
+    found no pedicles (it missed the arches: real CT)."""
+    spacing = np.asarray(coarse_spacing, dtype=float)
+    canal = classes == _CANAL_CLASS
+    behind: dict[int, np.ndarray] = {}
+    for instance in centre:
+        slices = np.nonzero(((classes == _BODY_CLASS) & (labels == instance)).any(axis=(1, 2)))[0]
+        points = np.argwhere(canal[slices.min() : slices.max() + 1]) if slices.size else np.empty((0, 3))
+        if len(points):
+            behind[instance] = (points.mean(axis=0) + [slices.min() + 0.5, 0.5, 0.5]) * spacing
+    return behind
+
+
 def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
                      pedicle: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
     """(s, r) of ``points_mm`` (n, 3) in the frame of two neighbouring bodies, or None without
@@ -77,6 +93,22 @@ def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict
     back /= norm
     relative = points_mm - (centre[upper] + centre[lower]) / 2
     return relative @ axis / length, relative @ back
+
+
+def pair_lateral_mm(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
+                    pedicle: dict[int, np.ndarray]) -> np.ndarray | None:
+    """How far (mm) each of ``points_mm`` lies left or right of the two bodies' midplane, or None."""
+    if upper not in centre or lower not in centre:
+        return None
+    backwards = [pedicle[i] - centre[i] for i in (upper, lower) if i in pedicle]
+    axis = centre[upper] - centre[lower]
+    if not backwards or not np.linalg.norm(axis):
+        return None
+    side = np.cross(axis, np.mean(backwards, axis=0))
+    norm = float(np.linalg.norm(side))
+    if norm == 0:
+        return None
+    return np.abs((points_mm - (centre[upper] + centre[lower]) / 2) @ (side / norm))
 
 
 def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np.ndarray, labels: np.ndarray,

@@ -157,6 +157,39 @@ def test_a_missed_arch_hanging_over_the_level_below_stays_with_its_vertebra(thor
         assert (refined.labels[mine] == instance).mean() > 0.65, level
 
 
+def test_an_old_patients_thin_cortex_arch_keeps_its_inside() -> None:
+    # a 90-year-old's neck at 3 mm slices: the cancellous inside of each lamina and pedicle
+    # lies far below the edge its cortex sets (without ``arch_interior``: C4 0.82, T1 0.67)
+    case = generate_spine_ct(SpineParams(seed=21, levels=("C4", "C5", "C6", "C7", "T1"), spacing_mm=(3.0, 1.2, 1.2),
+                                         fov_mm=250, age_years=90.0, lesions=(), fracture=None, include_sacrum=False))
+    truth, parts = case.vertebrae.array, case.parts.array
+    classes, _ = _coarse(case, target_from_truth(parts, truth))
+    _, refined = _refine(case, classes)
+    arch = np.isin(parts, [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
+                           int(VertebraPart.PEDICLE_RIGHT)])
+    for instance, level in enumerate(("C4", "C5", "C6", "C7", "T1"), start=1):
+        mine = truth == TOTALSEG_VERTEBRA_IDS[level]
+        assert (refined.labels[mine & arch] == instance).mean() > 0.9, level
+        assert _dice(refined.labels == instance, mine) > 0.88, level
+
+
+def test_only_the_inside_of_the_networks_arch_is_taken_below_the_edge() -> None:
+    from napari_spine_mets.segmentation.refine import arch_interior
+
+    smooth = np.full((3, 12, 12), 40.0)  # soft tissue
+    smooth[:, 2:10, 2:10] = 900.0  # cortex
+    smooth[:, 3:9, 3:9] = 420.0  # cancellous inside, below any cortex-set edge
+    smooth[:, 5, 5] = 250.0  # a dark spot inside: below the floor
+    network_arch = np.zeros(smooth.shape, dtype=bool)
+    network_arch[:, 1:11, 1:11] = True  # the blocky class reaches past the bone
+    inside = arch_interior(smooth, network_arch)
+    assert inside[1, 4, 4] and inside[1, 3, 8]  # the cancellous bone, next to the cortex too
+    assert not inside[1, 5, 5] and not inside[1, 4, 5]  # the dark spot, and what touches it
+    assert not inside[:, 2, :].any() and not inside[:, 1, :].any()  # the bone's rim and the tissue beyond
+    network_arch[:, :, 6:] = False
+    assert not arch_interior(smooth, network_arch)[:, :, 6:].any()  # only where the network said arch
+
+
 def test_refinement_is_sharper_than_the_coarse_grid(lumbar_case) -> None:
     case = lumbar_case
     truth = case.vertebrae.array

@@ -71,10 +71,9 @@ def canal_behind_bodies(classes: np.ndarray, labels: np.ndarray, coarse_spacing:
     return behind
 
 
-def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
-                     pedicle: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(s, r) of ``points_mm`` (n, 3) in the frame of two neighbouring bodies, or None without
-    a frame (a body or both vertebrae's pedicles missing)."""
+def _pair_frame(upper: int, lower: int, centre: dict[int, np.ndarray], pedicle: dict[int, np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+    """(midpoint, unit axis lower -> upper, centre distance, unit backwards) of two bodies, or None."""
     if upper not in centre or lower not in centre:
         return None
     backwards = [pedicle[i] - centre[i] for i in (upper, lower) if i in pedicle]
@@ -90,25 +89,29 @@ def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict
     norm = float(np.linalg.norm(back))
     if norm == 0:
         return None
-    back /= norm
-    relative = points_mm - (centre[upper] + centre[lower]) / 2
+    return (centre[upper] + centre[lower]) / 2, axis, length, back / norm
+
+
+def pair_coordinates(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
+                     pedicle: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(s, r) of ``points_mm`` (n, 3) in the frame of two neighbouring bodies, or None without
+    a frame (a body or both vertebrae's pedicles missing)."""
+    frame = _pair_frame(upper, lower, centre, pedicle)
+    if frame is None:
+        return None
+    mid, axis, length, back = frame
+    relative = points_mm - mid
     return relative @ axis / length, relative @ back
 
 
 def pair_lateral_mm(points_mm: np.ndarray, upper: int, lower: int, centre: dict[int, np.ndarray],
                     pedicle: dict[int, np.ndarray]) -> np.ndarray | None:
     """How far (mm) each of ``points_mm`` lies left or right of the two bodies' midplane, or None."""
-    if upper not in centre or lower not in centre:
+    frame = _pair_frame(upper, lower, centre, pedicle)
+    if frame is None:
         return None
-    backwards = [pedicle[i] - centre[i] for i in (upper, lower) if i in pedicle]
-    axis = centre[upper] - centre[lower]
-    if not backwards or not np.linalg.norm(axis):
-        return None
-    side = np.cross(axis, np.mean(backwards, axis=0))
-    norm = float(np.linalg.norm(side))
-    if norm == 0:
-        return None
-    return np.abs((points_mm - (centre[upper] + centre[lower]) / 2) @ (side / norm))
+    mid, axis, _, back = frame
+    return np.abs((points_mm - mid) @ np.cross(axis, back))
 
 
 def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np.ndarray, labels: np.ndarray,

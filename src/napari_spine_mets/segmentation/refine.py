@@ -339,17 +339,21 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     their arches removed unchanged or up (0.790 -> 0.792; half-widths 6-20 mm, cuts -0.3 to
     0.2 tried: session 21).
     """
+    from scipy import ndimage
+
     from .arch_geometry import body_frames, canal_behind_bodies, pair_coordinates, pair_lateral_mm
 
     centre, _ = body_frames(classes, labels, coarse_spacing)
     behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
+    boxes = ndimage.find_objects(grown)
     out = grown.copy()
     fine = np.asarray(spacing, dtype=float)
     for lower in missed:
         upper = lower - 1
-        points = np.argwhere((grown == lower) & ~body_part) if upper >= 1 else np.empty((0, 3), dtype=int)
-        if not len(points):
+        if upper < 1 or lower > len(boxes) or boxes[lower - 1] is None:
             continue
+        box = boxes[lower - 1]
+        points = np.argwhere((grown[box] == lower) & ~body_part[box]) + [sl.start for sl in box]
         mm = (points + 0.5) * fine
         frame = pair_coordinates(mm, upper, lower, centre, behind)
         lateral = pair_lateral_mm(mm, upper, lower, centre, behind)
@@ -440,7 +444,7 @@ def local_edge(smooth: np.ndarray, spacing: Sequence[float], threshold: float) -
 
 
 def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, canal: np.ndarray,
-               missed: np.ndarray, network_arch: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+               missed: np.ndarray, network_arch: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(bone with its marrow filled, the smoothed HU, the edge threshold) on the fine grid.
 
     Where the network missed the arch (``missed``) nothing of it is known, so the arch's
@@ -450,8 +454,7 @@ def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarra
     threshold = bone_threshold(hu, network_bone)
     smooth = smoothed(hu, spacing)
     dense = (smooth >= local_edge(smooth, spacing, threshold)) | (missed & (smooth >= BONE_HU))
-    if network_arch is not None:
-        dense |= arch_interior(smooth, network_arch)
+    dense |= arch_interior(smooth, network_arch)
     return fill_marrow(dense, canal, spacing), smooth, threshold
 
 
@@ -607,9 +610,8 @@ def refine_instances(
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
-    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, missed,
-                                 gather(parts_coarse == _BODY_CLASS, sub_index))
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
+    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, missed, body_part)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever
     # the network's boundary fell

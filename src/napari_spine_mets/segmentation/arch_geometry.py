@@ -63,9 +63,9 @@ def canal_behind_bodies(classes: np.ndarray, labels: np.ndarray, coarse_spacing:
     spacing = np.asarray(coarse_spacing, dtype=float)
     canal = classes == _CANAL_CLASS
     behind: dict[int, np.ndarray] = {}
-    for instance in centre:
+    for instance in centre:  # every instance with a body: its slices are not empty
         slices = np.nonzero(((classes == _BODY_CLASS) & (labels == instance)).any(axis=(1, 2)))[0]
-        points = np.argwhere(canal[slices.min() : slices.max() + 1]) if slices.size else np.empty((0, 3))
+        points = np.argwhere(canal[slices.min() : slices.max() + 1])
         if len(points):
             behind[instance] = (points.mean(axis=0) + [slices.min() + 0.5, 0.5, 0.5]) * spacing
     return behind

@@ -343,6 +343,8 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
 
     from .arch_geometry import body_frames, canal_behind_bodies, pair_coordinates, pair_lateral_mm
 
+    if not missed:  # the network found every arch (the usual case): nothing to place
+        return grown
     centre, _ = body_frames(classes, labels, coarse_spacing)
     behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
     boxes = ndimage.find_objects(grown)

@@ -14,7 +14,13 @@ offset). A voxel's departure is ``z = (smoothed - expected) / spread``.
   thinner bone, exceeding their mirror voxel across the vertebra's midsagittal plane by
   as much (:mod:`.mirror`; always required in the sacrum and S1).
 
-Seeds grow by hysteresis to connected voxels departing by ``grow_z`` in their direction.
+A deep blastic seed must stand out against the densest normal value within
+``DEPTH_TOLERANCE_MM`` of its depth (:mod:`.expected`): a label surface half a millimetre off
+moves normal bone along the steep inner edge of the cortex, where it then looks dense. (The
+same tolerance for lytic seeds cost thin posterior elements their lytic lesions: there the
+profile's shallow side is the soft tissue's partial volume.) Seeds grow by hysteresis to
+connected voxels departing by ``grow_z`` in their direction, against the profile at their
+exact depth.
 Then departures of *either* sign within ``join_mm`` (3 mm) of a grown region join it, with
 1-voxel gaps closed: the lytic and sclerotic parts of a mixed deposit lie side by side, a
 normal-looking voxel or two apart once smoothed, and belong to one lesion (before, a mixed
@@ -34,7 +40,7 @@ import numpy as np
 from ..anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
 from ..knobs import Knobs
 from .bone_grid import BoneGrid
-from .expected import coarse_departure, expected_maps, expected_on_bone
+from .expected import DEPTH_TOLERANCE_MM, coarse_departure, expected_maps, expected_on_bone
 from .mirror import midlines, mirror_difference, mirror_overlap
 from .normal_bone import NormalBone
 
@@ -144,6 +150,7 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
     bone = grid.labels > 0
     mid = midlines(grid)  # each label's midsagittal plane, for the asymmetry map and the candidates' overlap
     expected_low, expected_high, spread, high_spread, trabecular = expected_on_bone(grid, normal, bone)
+    _, sure_high, _, sure_high_spread, _ = expected_on_bone(grid, normal, bone, DEPTH_TOLERANCE_MM)
     smoothed, depth, labels = grid.smoothed[bone], grid.depth_mm[bone], grid.labels[bone]
     # every voxelwise test on the bone voxels only (flat arrays), then put back on the grid
     with np.errstate(invalid="ignore"):
@@ -167,7 +174,8 @@ def find_candidates(grid: BoneGrid, normal: NormalBone,
         # The sacrum (and S1, fused to it) holds thick dense bone by nature (alae, sacroiliac
         # subchondral bone): there the left-right comparison is always required.
         sacral = (labels == SACRAL_LABELS[0]) | (labels == SACRAL_LABELS[1])
-        blastic_seed = dense & (((depth >= core_depth) & ~sacral) | (
+        dense_whatever_the_surface = (smoothed - sure_high) / sure_high_spread >= params.seed_z
+        blastic_seed = dense & (((depth >= core_depth) & ~sacral & dense_whatever_the_surface) | (
             (depth >= params.blastic_min_depth_mm) & (asymmetry >= params.seed_z * high_spread)
             & (asymmetry >= params.min_blastic_excess_hu)))
         z_flat = np.where(z_low < 0, z_low, np.maximum(z_high, 0))

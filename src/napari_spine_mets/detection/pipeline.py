@@ -32,7 +32,7 @@ from .screen import ScreenedCandidate, ScreenParams, screen_candidate
 __all__ = ["LesionReport", "detect_lesions", "METHOD_VERSION"]
 
 log = logging.getLogger(__name__)
-METHOD_VERSION = "1.1"
+METHOD_VERSION = "1.2"
 Progress = Callable[[float, str], None]
 
 

@@ -447,6 +447,25 @@ def test_an_even_contrast_filled_lumen_is_blood_and_textured_marrow_is_not() -> 
     assert blood[body].mean() < 0.02  # neither the textured marrow nor the even half the network calls body
 
 
+
+def test_a_calcified_wall_around_the_lumen_is_the_vessels_but_the_body_cortex_beside_it_is_not() -> None:
+    from napari_spine_mets.segmentation.vessels import vessel_wall
+
+    shape, spacing = (6, 80, 80), (2.0, 0.8, 0.8)
+    _, yy, xx = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    r_lumen = np.hypot((yy - 20) * 0.8, (xx - 40) * 0.8)  # mm from the lumen's centre
+    blood = r_lumen <= 10.0
+    plaque = (r_lumen > 10.0) & (r_lumen <= 12.0) & (yy < 20)  # on the front of the lumen, away from the body
+    r_body = np.hypot((yy - 55) * 0.8, (xx - 40) * 0.8)
+    core = r_body <= 14.0  # the body's interior; its cortex 14-16 mm from the centre
+    cortex = (r_body > 14.0) & (r_body <= 16.0)
+    assert (cortex & (r_lumen <= 12.5)).any(), "the body's cortex lies within the wall's reach of the lumen"
+    wall = vessel_wall(blood, spacing, core)
+    assert wall[plaque].mean() > 0.95
+    assert not wall[cortex].any() and not wall[blood].any()
+    assert not vessel_wall(np.zeros(shape, bool), spacing, core).any()
+
+
 def _sacrum_top_as_s1(classes: np.ndarray, spacing: tuple[float, float, float], depth_mm: float) -> np.ndarray:
     """Give the top ``depth_mm`` of the sacrum class (next to S1's body) to S1's body, as a
     network whose S1/sacrum boundary fell below the fused S1-S2 endplates does."""

@@ -26,7 +26,8 @@ territory bounds them, a few mm around the network's own bone and, behind the ca
 ``_POSTERIOR_HALF_WIDTH_MM`` either side of it (rib heads and necks inside that bound
 are a known leak when the network missed the arch). A contrast-filled aorta against the
 body is as dense as marrow; ``vessels.blood_pool`` finds it by its even texture and
-keeps it out. The sacrum is kept to its bone as well, and S1 and the sacrum meet on their
+keeps it out, with its calcified wall (``vessels.vessel_wall``) where that lies away from a
+body's own cortex. The sacrum is kept to its bone as well, and S1 and the sacrum meet on their
 fused endplates (``sacrum``), not wherever the network's coarse boundary fell. A pedicle or
 transverse process that a lytic lesion destroyed is restored from its mirror image on the
 healthy side (``mirror_fill``).
@@ -49,7 +50,7 @@ from .arch_geometry import settle_arch_claims
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
-from .vessels import blood_pool
+from .vessels import blood_pool, vessel_wall
 
 __all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
            "marrow_first",
@@ -594,9 +595,10 @@ def refine_instances(
     bone &= sub_allowed
     # a contrast-filled aorta against a body is as dense as marrow: never bone, never filled
     blood = blood_pool(sub_hu, spacing, gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index))
+    core_labels[blood] = 0  # nor is a body the network drew over it
+    blood |= vessel_wall(blood, spacing, core_labels > 0)  # and a calcified wall around it is the vessel's
     bone &= ~blood
     sub_allowed &= ~blood
-    core_labels[blood] = 0  # nor is a body the network drew over it
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
     markers = _markers(bone, sub_labels, seeds, core_labels)
     missed = missed_arches(box_labels, box_classes)

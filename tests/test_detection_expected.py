@@ -31,10 +31,6 @@ def _normal() -> NormalBone:
                       coarse_depth_median_hu=list(PROFILE_HU), coarse_depth_sd_hu=[25.0] * len(PROFILE_HU))
 
 
-def test_the_tolerance_is_half_a_millimetre() -> None:
-    assert DEPTH_TOLERANCE_MM == pytest.approx(0.5)
-
-
 def test_without_tolerance_the_profile_is_read_at_the_exact_depth() -> None:
     grid = _grid(DEPTHS_MM)
     low, high, spread, _, _ = expected_on_bone(grid, _normal(), grid.labels > 0)

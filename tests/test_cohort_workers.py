@@ -47,7 +47,10 @@ def test_killing_a_worker_mid_run_still_completes_the_cohort(manifest, tmp_path)
     assert killed, "no busy worker was found to kill"
     assert killed[0] not in after and after != before, (killed, before, after)  # a new worker process replaced it
     failures = [(r.study_id, r.error_type, r.error_message) for r in report.results if r.status == "failed"]
-    assert report.count("done") == N_STUDIES - 1, failures
+    # a worker killed after writing its study's done marker but before reporting back: the
+    # rescheduled task finds the study complete and reuses it ("skipped"); either way it is done
+    assert report.count("done") + report.count("skipped") == N_STUDIES - 1, failures
+    assert report.count("done") >= N_STUDIES - 2, [(r.study_id, r.status) for r in report.results]
     assert [f[0] for f in failures] == [CORRUPT], failures
     assert len(list((tmp_path / "studies").glob("*/pipeline_done.json"))) == N_STUDIES - 1
 

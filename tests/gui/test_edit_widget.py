@@ -112,7 +112,7 @@ def test_edits_undo_redo_and_provenance_on_the_sample(make_napari_viewer, qtbot,
     assert any("painted" in e.what and "voxels on vertebrae (ground truth)" in e.what for e in edits)
 
     viewer.dims.order = (2, 0, 1)  # sagittal, head up: every level in view
-    viewer.camera.orientation2d = ("up", "right")
+    viewer.scene.camera.orientation2d = ("up", "right")
     viewer.dims.set_current_step(2, 200)
     vertebrae.selected_label = T9
     save_screenshot(viewer, "edit_dock_after_edits")

@@ -120,7 +120,7 @@ def test_detect_review_jump_and_click_to_segment(make_napari_viewer, qtbot, save
     widget.select_lesion(l1.id)
     z, y, x = (int(round(v)) for v in ct_layer.world_to_data(viewer.dims.point))
     assert layer.data[z, y, x] == l1.id
-    assert np.allclose(viewer.camera.center[-2:], viewer.dims.point[-2:], atol=1e-6)
+    assert np.allclose(viewer.scene.camera.center[-2:], viewer.dims.point[-2:], atol=1e-6)
     assert layer.selected_label == l1.id
     assert truth[z, y, x] > 0  # the view is on the true lesion too
     save_screenshot(viewer, "lesions_dock_detected_L1")
@@ -169,7 +169,7 @@ def test_detect_review_jump_and_click_to_segment(make_napari_viewer, qtbot, save
 
     # a sagittal view through the spine shows the lesions coloured by type
     viewer.dims.order = (2, 0, 1)
-    viewer.camera.orientation2d = ("up", "right")  # superior (LPS +z) at the top, as radiologists read it
+    viewer.scene.camera.orientation2d = ("up", "right")  # superior (LPS +z) at the top, as radiologists read it
     viewer.dims.set_point(2, float(ct_layer.data_to_world((0, 0, seed[2]))[2]))
     viewer.reset_view()
     save_screenshot(viewer, "lesions_dock_sagittal")

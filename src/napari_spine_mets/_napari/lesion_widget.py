@@ -340,7 +340,7 @@ class LesionWidget(QWidget):
         world = np.asarray(layer.data_to_world(centre), dtype=float)
         ndim = self.viewer.dims.ndim
         self.viewer.dims.set_point(list(range(ndim - 3, ndim)), tuple(world[-3:]))
-        self.viewer.camera.center = tuple(world[-3:])
+        self.viewer.scene.camera.center = tuple(world[-3:])
         layer.selected_label = lesion_id
         layer.visible = True
 

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..morphology import ball
+
 __all__ = ["blood_pool", "vessel_wall", "uniform_instances"]
 
 _SCALE_MM = 1.5  # in-plane Gaussian over which mean and SD are taken
@@ -109,17 +111,10 @@ def vessel_wall(blood: np.ndarray, spacing: Sequence[float], body_core: np.ndarr
     box = (found[0][0],) + tuple(slice(max(b.start - r, 0), min(b.stop + r, n))
                                  for b, r, n in zip(found[0][1:], reach, blood.shape[1:]))
     inside = blood[box]
-    band = ndimage.binary_dilation(inside, _disk(_WALL_MM, spacing)[None]) & ~inside
-    shell = ndimage.binary_dilation(body_core[box], _disk(_BODY_SHELL_MM, spacing)[None])
+    band = ndimage.binary_dilation(inside, ball(_WALL_MM, spacing[1:])[None]) & ~inside
+    shell = ndimage.binary_dilation(body_core[box], ball(_BODY_SHELL_MM, spacing[1:])[None])  # in-plane disks
     wall[box] = band & ~shell
     return wall
-
-
-def _disk(radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """In-plane disk footprint of ``radius_mm`` on the grid's (y, x) spacing."""
-    ry, rx = (int(np.ceil(radius_mm / float(s))) for s in spacing[1:])
-    y, x = np.ogrid[-ry:ry + 1, -rx:rx + 1]
-    return (y * float(spacing[1])) ** 2 + (x * float(spacing[2])) ** 2 <= radius_mm**2
 
 
 def uniform_instances(hu: np.ndarray, labels: np.ndarray) -> list[int]:

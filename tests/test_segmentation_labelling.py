@@ -7,7 +7,8 @@ import pytest
 
 from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
 from napari_spine_mets.segmentation.classes import target_from_truth
-from napari_spine_mets.segmentation.labelling import FIRST_UNNAMED_ID, find_instances, label_maps_from, name_levels
+from napari_spine_mets.segmentation.labelling import (FIRST_UNNAMED_ID, MIN_BODY_MM3, MIN_CUT_PIECE_MM3,
+                                                       arches_from_pedicles, find_instances, label_maps_from, name_levels)
 from napari_spine_mets.segmentation.vertebra_stats import vertebra_statistics
 from napari_spine_mets.synthetic import FractureSpec, SpineParams, generate_spine_ct
 
@@ -115,6 +116,46 @@ def test_a_vertebra_cut_off_by_the_scan_above_an_oblique_disc_is_not_a_fragment(
     upper, lower = (instances.labels == 1), (instances.labels == 2)
     assert upper.sum() < 0.5 * lower.sum()  # the small piece, which the fragment rule weighs
     assert np.nonzero(upper)[0].mean() > np.nonzero(lower)[0].mean()
+
+
+def test_a_crushed_body_run_into_the_one_above_is_still_a_vertebra() -> None:
+    """Seed 590006: a fractured cervical body (1.4 mL on the 2 mm grid) merged with the body above
+    through their disc; cut at the disc, it was dropped as a crumb and every level above was one off."""
+    classes = np.zeros((24, 30, 30), dtype=np.uint8)
+    classes[2:7, 12:18, 12:18] = 1  # the crushed body: 5 slices of 6 x 6 voxels (10 mm tall, 1,440 mm3)
+    classes[7, 10:20, 10:20] = 6  # their disc ...
+    classes[7, 13:17, 13:17] = 1  # ... which the network's body class runs through at its centre
+    classes[8:18, 10:20, 10:20] = 1  # the body above
+    voxel_mm3 = 8.0
+    assert MIN_CUT_PIECE_MM3 <= (classes[2:7] == 1).sum() * voxel_mm3 < MIN_BODY_MM3
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 2
+    assert set(np.unique(instances.labels[2:7, 12:18, 12:18])) == {2}
+    # a body that small on its own, cut from nothing, is still a crumb
+    alone = np.where(np.arange(24)[:, None, None] < 7, classes, 0).astype(np.uint8)
+    alone[alone == 6] = 0
+    assert find_instances(alone, (2.0, 2.0, 2.0)).count == 0
+
+
+def test_a_transverse_process_touching_the_vertebra_above_follows_its_own_pedicle() -> None:
+    """Seed 590003: on a steeply tilted neck T1's transverse process rises until its tip touches
+    C7, nearer C7's body than T1's; the rib anchor found T1's first ribs on C7 and named nothing."""
+    classes = np.zeros((30, 30, 20), dtype=np.uint8)
+    classes[3:12, 2:12, 5:15] = 1  # the lower body
+    classes[17:26, 2:12, 5:15] = 1  # the upper body
+    classes[6:9, 12:16, 9:12] = 3  # the lower vertebra's pedicle, leaving its body backwards ...
+    classes[6:21, 16:19, 9:12] = 3  # ... and the process base the network also calls pedicle, rising
+    classes[21:25, 16:19, 9:12] = 2  # the process' tip
+    classes[21:25, 12:16, 9:12] = 2  # touching the back of the upper body
+    instances = find_instances(classes, (2.0, 2.0, 2.0))
+    assert instances.count == 2
+    tip = (slice(21, 25), slice(16, 19), slice(9, 12))
+    assert set(np.unique(instances.labels[tip])) == {1}  # nearest body through the bone: the one above
+    owned = arches_from_pedicles(instances.labels, classes)
+    assert set(np.unique(owned[tip])) == {2}  # through its own pedicle: the lower vertebra's
+    assert np.array_equal(owned > 0, instances.labels > 0)  # the same voxels, only owned differently
+    assert set(np.unique(owned[classes == 1])) == {1, 2}
+    assert set(np.unique(owned[3:12, 2:12, 5:15])) == {2} and set(np.unique(owned[17:26, 2:12, 5:15])) == {1}
 
 
 def test_a_thin_strip_of_body_along_the_sacrum_is_not_the_vertebra_resting_on_it() -> None:

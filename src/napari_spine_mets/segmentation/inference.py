@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import ModalityError
 from ..volume import LabelMap, Volume
-from .labelling import Instances, LevelNaming, find_instances, label_maps_from, name_levels, without_instances
+from .labelling import (Instances, LevelNaming, arches_from_pedicles, find_instances, label_maps_from, name_levels,
+                        without_instances)
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -154,7 +155,9 @@ def segment_vertebrae(
 
     def named() -> LevelNaming:
         # ribs on the working grid (same grid as the instances): the last rib-bearing vertebra is T12
-        ribs = find_rib_anchor(work_hu, coarse.labels, work_spacing,  # type: ignore[arg-type]
+        # each arch follows its own pedicles there (a tilted T1's processes touch C7's)
+        ribs = find_rib_anchor(work_hu, arches_from_pedicles(coarse.labels, classes_work),
+                               work_spacing,  # type: ignore[arg-type]
                                sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
                                y_towards_back=bool(volume.affine[1, 1] > 0))
         return name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]

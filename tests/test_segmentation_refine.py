@@ -13,7 +13,7 @@ import pytest
 from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS, VertebraPart
 from napari_spine_mets.segmentation.classes import SACRUM_CLASS, target_from_truth
 from napari_spine_mets.segmentation.labelling import find_instances
-from napari_spine_mets.segmentation.refine import body_span, gather, nearest_index, refine_instances
+from napari_spine_mets.segmentation.refine import body_span, gather, nearest_index, refine_instances, territory
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
 from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
 
@@ -224,6 +224,19 @@ def test_ribs_stay_out_when_the_arch_is_grown_classically(thoracic_case) -> None
     full, _ = _coarse(case, target_from_truth(case.parts.array, truth))
     _, trusted = _refine(case, full)
     assert ((trusted.labels > 0) & near_rib).sum() < 0.06 * vertebra_bone.sum()
+
+
+def test_refined_bone_reaches_one_working_voxel_past_the_networks_bone_but_not_its_diagonal() -> None:
+    """Session 23: at 3 mm the in-plane diagonal (2.8 mm on the 2 mm grid) let bone run on into
+    a rib where it meets a transverse process."""
+    labels = np.zeros((9, 9, 9), dtype=np.int16)
+    labels[3:6, 3:6, 3:6] = 1
+    classes = np.where(labels > 0, 2, 0).astype(np.uint8)  # arch the network found: no missed-arch zone
+    allowed, missed = territory(labels, classes, (2.0, 2.05, 1.95))
+    assert not missed.any()
+    assert allowed[4, 4, 6] and allowed[4, 6, 4] and allowed[6, 4, 4]  # a face away, along each axis
+    assert not allowed[4, 6, 6] and not allowed[6, 6, 4]  # the diagonals
+    assert not allowed[4, 4, 7]
 
 
 def test_local_edge_keeps_thin_bone_that_one_threshold_loses() -> None:

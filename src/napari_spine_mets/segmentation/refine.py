@@ -63,7 +63,9 @@ _BODY_CLASS = 1
 _POSTERIOR_CLASS = 2
 #: Cortex and dense marrow after a light smoothing (noise at 1 mm is ~20 HU, muscle ~50 HU).
 BONE_HU = 200.0
-_SMOOTH_MM = 0.6
+#: Session 23 (0.6 before): with the cap below, sharper edges fit the bone's own surface better
+#: (see ``local_edge``).
+_SMOOTH_MM = 0.3
 _CLOSE_MM = 2.0  # gaps in a thin cortical ring that marrow filling bridges
 _ARCH_INTERIOR_HU = 300.0  # cancellous bone inside an arch the network found (``arch_interior``)
 _MARROW_HU = 100.0  # fatty/osteoporotic marrow is above it, muscle (~50) and most of a disc below
@@ -73,7 +75,7 @@ _EDGE_FRACTION = 0.65  # of dense bone's HU (soft tissue ~50 HU): where the edge
 _MAX_EDGE_HU = 600.0
 _LOCAL_FRACTION = 0.7  # of the densest bone nearby: where a blurred edge is (``local_edge``)
 _LOCAL_RADIUS_MM = 3.0
-_LOCAL_CAP = 1.2  # × the scan's edge HU, the most the local edge may ask
+_LOCAL_CAP = 1.1  # × the scan's edge HU, the most the local edge may ask
 #: How far around the network's own bone refined bone may reach. On the ~2 mm working grid
 #: 2.5 mm is one voxel along an axis but not the in-plane diagonal (2.8 mm): at 3 mm the
 #: diagonal let refined bone run on into a rib where it meets a transverse process (session 23,
@@ -442,6 +444,12 @@ def local_edge(smooth: np.ndarray, spacing: Sequence[float], threshold: float) -
     ``BONE_HU`` (soft tissue stays out) and above by ``_LOCAL_CAP`` × the scan's edge
     (``bone_threshold``), which keeps dense cortex from eroding its own marrow's border.
     Tuning seeds 300-307: mean Dice 0.945 -> 0.947 (fractions 0.65-0.8, caps 1.15-1.5 tried).
+    Session 23, the cap with less smoothing (``_SMOOTH_MM`` 0.6 -> 0.3), on fresh tuning seeds
+    (594000-594007 necks, 595000-595003 T1-S1, 596000-596003 T8-S1; best overlap): cap 1.2 and
+    0.6 mm 0.860/0.942/0.950; 1.1 and 0.3 mm 0.867/0.946/0.955 (1.0: 0.863/0.940/0.950; 1.2:
+    0.861/0.944/0.952; 0.15 mm as 0.3); confirmed on seeds 597000-599003 (0.879/0.928/0.950 ->
+    0.885/0.929/0.954, cap 1.0 and 1.2 lower again). The local edge was too generous at thick
+    cortex: most of the bone labelled outside the truth lay within one voxel of its surface.
     """
     from scipy import ndimage
 

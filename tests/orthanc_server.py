@@ -108,7 +108,8 @@ class OrthancServer:
                 raise RuntimeError(f"Orthanc exited with {self.process.returncode}: {self.log_tail()}")
             try:
                 self.get("/system")
-                return self
+                with socket.create_connection(("127.0.0.1", self.dicom_port), timeout=2):
+                    return self  # both the REST and the DICOM listeners are up
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.2)
         self.stop()

@@ -28,7 +28,9 @@ from napari_spine_mets.dicomio.pacs_retrieve import retrieve_study  # noqa: E402
 
 
 def _config(port: int, **kw: object) -> PacsConfig:
-    base = dict(host="127.0.0.1", port=port, called_aet=ORTHANC_AET, calling_aet=SCU_AET, timeout_s=3)
+    # A generous timeout: a healthy server answers (or rejects) at once, and a loaded CI machine
+    # must not turn a rejection into a timeout. The silent-server test sets its own short one.
+    base = dict(host="127.0.0.1", port=port, called_aet=ORTHANC_AET, calling_aet=SCU_AET, timeout_s=20)
     return PacsConfig(**{**base, **kw})  # type: ignore[arg-type]
 
 

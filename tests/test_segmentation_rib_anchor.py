@@ -251,6 +251,25 @@ def test_the_first_rib_bearing_vertebra_names_a_cervicothoracic_view(cervicothor
     assert ribs.anchor_id == len(w.levels) and not ribs.confident
 
 
+def test_a_first_rib_nearer_the_vertebra_below_on_one_side_goes_back_to_t1(cervicothoracic: Working) -> None:
+    # on a tilted junction T1's right transverse process can end up in T2's instance: the right
+    # first rib then touches T2 most, T2 holds two ribs on the right and T1 one rib, on the left
+    w = cervicothoracic
+    t1 = w.levels.index("T1") + 1
+    labels = w.instances.labels.copy()
+    x = np.arange(labels.shape[2])
+    patient_right = (float(np.median(np.nonzero(labels)[2])) - x) * w.spacing[2] > 15.0  # x runs to the left
+    labels[(labels == t1) & patient_right[None, None, :]] = t1 + 1
+    moved = Working(w.hu, Instances(labels=labels, count=w.instances.count, sacrum=w.instances.sacrum), w.spacing,
+                    w.levels)
+    ribs = _ribs(moved)
+    # the right first rib is measured from T1 again, beside its mirror on the left
+    assert min(ribs.evidence_of(t1).forward) > 0.75, ribs.evidence_of(t1)
+    assert ribs.evidence_of(t1 + 1).rib_on_both_sides  # T2 keeps its own ribs
+    assert ribs.first_rib.instance_id == t1
+    assert _named(name_levels(moved.instances, moved.spacing, ribs=ribs).levels) == w.levels
+
+
 def test_a_rib_reaching_up_from_below_the_view_is_not_taken_for_the_first_rib() -> None:
     # C4-C7 drawn: T1 is below the view but its rib crosses the bottom edge beside C7
     w = _synthetic(_small(("C4", "C5", "C6", "C7")))

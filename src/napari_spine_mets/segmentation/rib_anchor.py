@@ -15,6 +15,8 @@ So, on the grid the vertebra instances live on:
 2. each connected piece that comes close to a vertebra (``CONTACT_MM``) belongs to the
    vertebra it touches most, on the side where it touches, at the level of the pedicles
    and transverse processes rather than in front of the body (which is where the aorta is);
+   a vertebra bears one rib a side, so where one holds two and its neighbour none, the rib
+   whose mirror on the other side went to that neighbour goes there too;
 3. its rib evidence grows with how far it runs laterally beyond the vertebra's own reach and
    beyond the longest transverse process (``TP_REACH_MM``; ``FULL_EVIDENCE_MM`` further gives 1):
    a missed transverse-process fragment scores near 0, a rib running on to the edge of the
@@ -36,6 +38,7 @@ patient's left (LPS, as DICOM and the synthetic cases store them); ``x_towards_l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -238,6 +241,28 @@ class _Pieces:
     grown: np.ndarray  # the vertebra instances grown through adjacent bone
 
 
+@dataclass
+class _RibPiece:
+    """One accepted bone piece: where it is, which vertebra and side it starts at, its evidence."""
+
+    where: tuple[slice, ...]  # its bounding box on the grid
+    mine: np.ndarray  # bool, within ``where``
+    voxels: np.ndarray  # (k, 3) voxel indices
+    near: np.ndarray  # (m, 3) voxel indices of its part within ``CONTACT_MM`` of a vertebra
+    owner: int
+    side_index: int  # 0 = patient left, 1 = right
+    value: float  # lateral evidence
+    ahead: float  # forward-run evidence
+
+    @property
+    def rib_like(self) -> bool:
+        return max(self.value, self.ahead) >= HAS_RIBS_EVIDENCE
+
+    @property
+    def z_extent(self) -> tuple[int, int]:
+        return self.where[0].start, self.where[0].stop
+
+
 def _evidence_per_side(
     hu: np.ndarray, labels: np.ndarray, n: int, spacing: tuple[float, float, float], x_left: bool, y_back: bool
 ) -> _Pieces:
@@ -259,6 +284,16 @@ def _evidence_per_side(
     centres = ndimage.center_of_mass(vertebra, labels, range(1, n + 1))  # no sacrum: it bears no ribs
     reach = _lateral_reach(labels, n, centres, spacing)
     voxel_mm3 = float(np.prod(spacing))
+
+    def scored(piece_where: tuple[slice, ...], mine: np.ndarray, voxels: np.ndarray, near: np.ndarray,
+               owner: int) -> _RibPiece | None:
+        score = _piece_score(voxels, near, centres[owner - 1], reach[owner], spacing, y_back)
+        if score is None:
+            return None
+        side, value, ahead = score
+        return _RibPiece(piece_where, mine, voxels, near, owner, 0 if (side > 0) == x_left else 1, value, ahead)
+
+    accepted: list[_RibPiece] = []
     for index, where in enumerate(ndimage.find_objects(pieces), start=1):
         if where is None:
             continue
@@ -274,18 +309,75 @@ def _evidence_per_side(
         owner = int(np.bincount(labels[tuple(nearest[(axis,) + at] for axis in range(3))]).argmax())
         if owner > n:
             continue  # touches the sacrum
-        score = _piece_score(voxels, np.argwhere(near) + offsets.T, centres[owner - 1], reach[owner], spacing, y_back)
-        if score is None:
-            continue
-        side, value, ahead = score
-        side_index = 0 if (side > 0) == x_left else 1  # 0 = patient left
-        found.evidence[owner][side_index] = max(found.evidence[owner][side_index], value)
-        found.forward[owner][side_index] = max(found.forward[owner][side_index], ahead)
-        found.evidence_map[where][mine] = max(value, 1e-3)
-        leaves_view = where[0].start == 0 or where[0].stop == hu.shape[0]
-        if leaves_view and value < HAS_RIBS_EVIDENCE:
-            found.cut[owner][side_index] = True
+        piece = scored(where, mine, voxels, np.argwhere(near) + offsets.T, owner)
+        if piece is not None:
+            accepted.append(piece)
+    for piece in _one_rib_per_side(accepted, n, scored):
+        found.evidence[piece.owner][piece.side_index] = max(found.evidence[piece.owner][piece.side_index], piece.value)
+        found.forward[piece.owner][piece.side_index] = max(found.forward[piece.owner][piece.side_index], piece.ahead)
+        found.evidence_map[piece.where][piece.mine] = max(piece.value, 1e-3)
+        leaves_view = piece.where[0].start == 0 or piece.where[0].stop == hu.shape[0]
+        if leaves_view and piece.value < HAS_RIBS_EVIDENCE:
+            found.cut[piece.owner][piece.side_index] = True
     return found
+
+
+def _one_rib_per_side(pieces: list[_RibPiece], n: int,
+                      rescore: Callable[..., _RibPiece | None]) -> list[_RibPiece]:
+    """The pieces, with a rib that went to its neighbour's vertebra given back.
+
+    A vertebra bears one rib a side. At the upper thorax the first and second ribs' heads lie
+    close together, and a rib can come nearer the grown bone of the vertebra below (or above)
+    than its own: one vertebra then holds two ribs on a side and its neighbour none, while the
+    mirror rib on the other side went to the right vertebra. Such a piece goes to the vertebra
+    its mirror (the rib-like piece on the other side spanning the same slices most) belongs to,
+    when that is the neighbour with no rib on this side, and the piece is the highest of the
+    crowded ones (going up) or the lowest (going down): ribs keep the column's order.
+    """
+    for _ in range(n):  # each move fills a gap; a few at most
+        moved = False
+        for piece in pieces:
+            if not piece.rib_like:
+                continue
+            crowded = [p for p in pieces if p.rib_like and p.owner == piece.owner and p.side_index == piece.side_index]
+            if len(crowded) < 2:
+                continue
+            mirror = _mirror_of(piece, pieces)
+            if mirror is None or abs(mirror.owner - piece.owner) != 1:
+                continue
+            if any(p.rib_like and p.owner == mirror.owner and p.side_index == piece.side_index for p in pieces):
+                continue
+            # ribs keep the column's order: only the highest of them can go up, the lowest down
+            heights = [float(p.voxels[:, 0].mean()) for p in crowded]
+            outermost = max(heights) if mirror.owner < piece.owner else min(heights)  # id 1 = most cranial
+            if float(piece.voxels[:, 0].mean()) != outermost:
+                continue
+            again = rescore(piece.where, piece.mine, piece.voxels, piece.near, mirror.owner)
+            if again is None or again.side_index != piece.side_index or not again.rib_like:
+                continue
+            log.info("rib piece on side %d moved from vertebra %d to %d, beside its mirror", piece.side_index,
+                     piece.owner, mirror.owner)
+            pieces[pieces.index(piece)] = again
+            moved = True
+            break
+        if not moved:
+            break
+    return pieces
+
+
+def _mirror_of(piece: _RibPiece, pieces: list[_RibPiece]) -> _RibPiece | None:
+    """The rib-like piece on the other side spanning most of the same slices (over half), if any."""
+    best, best_overlap = None, 0.5
+    low, high = piece.z_extent
+    for other in pieces:
+        if other.side_index == piece.side_index or not other.rib_like:
+            continue
+        o_low, o_high = other.z_extent
+        shared = min(high, o_high) - max(low, o_low)
+        overlap = shared / max(high - low, o_high - o_low, 1)
+        if overlap > best_overlap:
+            best, best_overlap = other, overlap
+    return best
 
 
 def _in_front_of_column(labels: np.ndarray, n: int, spacing: tuple[float, float, float], y_back: bool) -> np.ndarray:

@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, real_ct_series: Path):
         orthanc.upload(sorted(synthetic.glob("*.dcm")))
         orthanc.upload(sorted(real.iterdir()))
         config = PacsConfig(host="127.0.0.1", port=orthanc.dicom_port, called_aet=ORTHANC_AET, calling_aet=SCU_AET,
-                            timeout_s=10, store_host="127.0.0.1", store_port=orthanc.scu_port)
+                            timeout_s=30, store_host="127.0.0.1", store_port=orthanc.scu_port)
         yield orthanc, config, {"synthetic": synthetic, "real": real}, maps, folder
 
 

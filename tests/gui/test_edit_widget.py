@@ -215,7 +215,7 @@ def test_painting_is_committed_after_a_pause_and_layer_replacement_forgets_its_h
     layer.paint((5, 15, 15), 31)  # L1's id: a new level gets its name
     assert _names(layer)[31] == "vertebrae_L1" and widget.label_combo.findText("vertebrae_L1 (31)") >= 0
     assert not any(e.what.startswith("painted") for e in session.case.provenance.edits) and session.dirty
-    qtbot.waitUntil(lambda: any(e.what.startswith("painted") for e in session.case.provenance.edits), timeout=5000)
+    qtbot.waitUntil(lambda: any(e.what.startswith("painted") for e in session.case.provenance.edits), timeout=20000)
     what = next(e.what for e in session.case.provenance.edits if e.what.startswith("painted"))
     assert "on vertebrae" in what and "paint vertebrae_L1" in what
     layer.data = np.zeros_like(layer.data)  # e.g. segmentation run again: the old records no longer apply

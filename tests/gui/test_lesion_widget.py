@@ -200,7 +200,7 @@ def test_without_vertebra_labels_the_dock_says_segment_first(make_napari_viewer,
     assert widget.labels_combo.currentText() == "(none)"
     assert widget.detect() is None
     assert NO_VERTEBRAE in widget.status.text() and not widget.running
-    qtbot.waitUntil(widget.isVisible, timeout=5000)
+    qtbot.waitUntil(widget.isVisible, timeout=20000)
     save_screenshot(viewer, "lesions_dock_no_vertebrae")
     # an empty labels layer (e.g. the wrong one) gives the same advice, from the core's check
     empty = small_case.vertebrae

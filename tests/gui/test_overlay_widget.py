@@ -59,7 +59,7 @@ def _add_widget(viewer, qtbot):
     session_of(viewer).set_autosave_interval(3600)
     widget = OverlayWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Overlays", area="right")
-    qtbot.waitUntil(widget.isVisible, timeout=5000)
+    qtbot.waitUntil(widget.isVisible, timeout=20000)
     return widget
 
 

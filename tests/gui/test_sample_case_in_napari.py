@@ -63,7 +63,7 @@ def test_main_command_view_has_docks_and_shows_the_spine(make_napari_viewer, sav
     dock_names = list(viewer.window.dock_widgets)
     assert any("Case" in name for name in dock_names), dock_names
     case_dock = viewer.window.dock_widgets[next(n for n in dock_names if "Case" in n)]
-    qtbot.waitUntil(case_dock.isVisible, timeout=5000)
+    qtbot.waitUntil(case_dock.isVisible, timeout=20000)
     # the view starts mid-volume, where the vertebrae are
     ct = viewer.layers[0]
     z_index = int(round(ct.world_to_data(viewer.dims.point)[0]))

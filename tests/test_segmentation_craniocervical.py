@@ -120,6 +120,23 @@ def test_no_dens_below_c2_nor_on_a_body_cut_by_the_view() -> None:
     assert find_dens(body, (2.0, 1.0, 1.0)) is None
 
 
+def test_a_stray_voxel_beside_the_peg_does_not_hide_the_dens() -> None:
+    # C2 on a 2 mm grid: a 20 x 20 mm body proper, then a 10 x 10 mm peg 16 mm tall
+    body = np.zeros((24, 30, 30), dtype=bool)
+    body[2:10, 5:15, 5:15] = True
+    body[10:18, 8:13, 8:13] = True
+    spacing = (2.0, 2.0, 2.0)
+    clean = find_dens(body, spacing)
+    assert clean is not None and clean.body_top == 9 and clean.peg_top == 17
+    # one voxel of body class 14 mm to the side of the peg (a lateral mass' edge, as the
+    # network gave one neck) spans 24 mm with it: the peg's own width decides
+    body[11, 10, 20] = True
+    assert find_dens(body, spacing) == clean
+    # a bar joining the two is body that wide, not a stray voxel: no peg
+    body[11, 10, 12:21] = True
+    assert find_dens(body, spacing) is None
+
+
 def test_the_dens_and_the_sacrum_must_agree_on_the_count() -> None:
     classes, truth, spacing = _working(("C1", "C2", "C3", "C4"), (2.0, 0.8, 0.8))
     instances = find_instances(classes, spacing)

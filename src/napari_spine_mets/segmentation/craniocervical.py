@@ -61,8 +61,8 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
 
     A peg is an unbroken column of body above the body proper (the slices of at least
     ``DENS_AREA_FRACTION`` of the largest area), ``MIN_DENS_MM`` tall or more, no wider than
-    ``MAX_DENS_WIDTH_MM`` in any slice, ending below the top of the view (a body cut by the
-    view's edge is not a peg).
+    ``MAX_DENS_WIDTH_MM`` in any slice (its largest piece), ending below the top of the view
+    (a body cut by the view's edge is not a peg).
     """
     area = body.sum(axis=(1, 2)).astype(float)
     zs = np.nonzero(area)[0]
@@ -75,13 +75,24 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
         return None
     if (top - body_top) * spacing[0] < MIN_DENS_MM:
         return None
-    column = body[body_top + 1 : top + 1]
+    column = np.stack([_largest_piece(plane) for plane in body[body_top + 1 : top + 1]])
     for plane in column:
         ys, xs = np.nonzero(plane)
         if max((np.ptp(ys) + 1) * spacing[1], (np.ptp(xs) + 1) * spacing[2]) > MAX_DENS_WIDTH_MM:
             return None
     ys, xs = np.nonzero(column.any(axis=0))
     return Dens(body_top=body_top, peg_top=top, centre_yx=(float(ys.mean()), float(xs.mean())))
+
+
+def _largest_piece(plane: np.ndarray) -> np.ndarray:
+    """The largest connected piece of one slice: a stray voxel of body class beside the peg
+    (a lateral mass' edge) made a 10 mm dens 20 mm wide, and a neck's dens was missed."""
+    from scipy import ndimage
+
+    pieces, count = ndimage.label(plane)
+    if count <= 1:
+        return plane
+    return pieces == int(np.bincount(pieces.ravel())[1:].argmax()) + 1
 
 
 def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float, float]) -> np.ndarray | None:

@@ -137,6 +137,29 @@ def test_a_crushed_body_run_into_the_one_above_is_still_a_vertebra() -> None:
     assert find_instances(alone, (2.0, 2.0, 2.0)).count == 0
 
 
+def test_a_crushed_body_on_its_own_between_two_vertebrae_is_a_vertebra() -> None:
+    """Seed 605007: a C3 collapsed by half (1.3 mL on the 2 mm grid, not joined to its
+    neighbours) was dropped as a crumb; C2 took its bone and every level below was one off."""
+    classes = np.zeros((32, 30, 30), dtype=np.uint8)
+    classes[2:12, 10:20, 10:20] = 1  # the body below
+    classes[12, 10:20, 10:20] = 6
+    classes[13:18, 12:18, 12:18] = 1  # the crushed body: 5 slices of 6 x 6 voxels, 1,440 mm3
+    classes[18, 10:20, 10:20] = 6
+    classes[19:29, 10:20, 10:20] = 1  # the body above
+    spacing = (2.0, 2.0, 2.0)
+    assert MIN_CUT_PIECE_MM3 <= (classes[13:18] == 1).sum() * 8.0 < MIN_BODY_MM3
+    instances = find_instances(classes, spacing)
+    assert instances.count == 3
+    assert set(np.unique(instances.labels[13:18, 12:18, 12:18])) == {2}  # the middle one, in order
+    # with a body on one side only (the view's edge), it is still a crumb ...
+    assert find_instances(np.where(np.arange(32)[:, None, None] < 19, classes, 0).astype(np.uint8), spacing).count == 1
+    # ... and so is bone of body class out of line with the column
+    aside = classes.copy()
+    aside[13:18] = 0
+    aside[13:18, 2:8, 22:28] = 1
+    assert find_instances(aside, spacing).count == 2
+
+
 def test_a_transverse_process_touching_the_vertebra_above_follows_its_own_pedicle() -> None:
     """Seed 590003: on a steeply tilted neck T1's transverse process rises until its tip touches
     C7, nearer C7's body than T1's; the rib anchor found T1's first ribs on C7 and named nothing."""

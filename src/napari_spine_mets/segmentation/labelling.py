@@ -37,6 +37,9 @@ MIN_BODY_MM3 = 1500.0
 #: by a fracture is 1.4 mL on the 2 mm grid (seed 590006's C6, taken into C5 at 1500, which put
 #: every level above it one off).
 MIN_CUT_PIECE_MM3 = 1000.0
+#: A small body counts as a crushed vertebra only in line with the bodies above and below it
+#: (in-plane centres this close, mm; a lordotic neck shifts ~5 mm a level).
+_IN_LINE_MM = 12.0
 _SLIVER_SECTION = 0.15  # a body piece whose mean axial section is below this share of the median piece's
 #: A body is cut where its axial area dips at a disc the network ran its body class through.
 _DIP_RATIO = 0.7  # area at the cut / the smaller of the peaks on either side; a body's waist is ~0.85
@@ -91,8 +94,11 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     if n:
         sizes = ndimage.sum_labels(np.ones_like(bodies), bodies, index=np.arange(1, n + 1)) * voxel_mm3
         objects = ndimage.find_objects(bodies)
+        small: list[tuple[int, np.ndarray]] = []  # bodies under MIN_BODY_MM3: crumbs, or crushed
         for i, size in enumerate(sizes):
             if size < MIN_BODY_MM3:
+                if size >= MIN_CUT_PIECE_MM3:
+                    small.append((i, bodies == i + 1))
                 continue
             region = objects[i]
             split = _split_at_discs(bodies[region] == i + 1, classes[region], spacing)
@@ -103,6 +109,12 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
                     full[region] = piece
                     pieces.append(full)
                     groups.append(i)
+        for i, body in small:
+            if _between_two_bodies(body, pieces, spacing):
+                log.info("a %.0f mm3 body between two vertebrae is counted as one (a crushed body)",
+                         float(body.sum()) * voxel_mm3)
+                pieces.append(body)
+                groups.append(i)
     # array axis 0 runs inferior -> superior: most cranial = largest z index
     pieces = _drop_side_fragments(pieces, groups)
     pieces = _drop_slivers(pieces)
@@ -214,6 +226,37 @@ def _drop_slivers(pieces: list[np.ndarray]) -> list[np.ndarray]:
         else:
             keep.append(piece)
     return keep
+
+
+def _between_two_bodies(body: np.ndarray, pieces: list[np.ndarray], spacing: tuple[float, float, float]) -> bool:
+    """Whether a small body lies on the column between two vertebral bodies, above one and
+    below the other, in line with both (within ``_IN_LINE_MM`` in plane).
+
+    A fractured cervical body can be under ``MIN_BODY_MM3`` (seed 605007's C3, collapsed by
+    half: 1.3 mL on the 2 mm grid); dropped as a crumb, its bone went to C2 and every level
+    below was named one off. A crumb at the edge of the view, or on its own, has no body on
+    one side, and stays a crumb.
+    """
+    lo, hi = _z_span(body)
+    centre = _in_plane_centre(body, spacing)
+    above = below = False
+    for piece in pieces:
+        p_lo, p_hi = _z_span(piece)
+        if np.hypot(*(_in_plane_centre(piece, spacing) - centre)) > _IN_LINE_MM:
+            continue
+        above |= p_lo >= hi - 1  # at most one slice shared with either (an oblique disc)
+        below |= p_hi <= lo + 1
+    return above and below
+
+
+def _z_span(mask: np.ndarray) -> tuple[int, int]:
+    zs = np.nonzero(mask.any(axis=(1, 2)))[0]
+    return int(zs[0]), int(zs[-1]) + 1
+
+
+def _in_plane_centre(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarray:
+    _, ys, xs = np.nonzero(mask)
+    return np.array([ys.mean() * spacing[1], xs.mean() * spacing[2]])
 
 
 def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np.ndarray]:

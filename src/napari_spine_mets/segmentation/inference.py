@@ -168,7 +168,8 @@ def segment_vertebrae(
         naming_job = beside.submit(named)
         hu = crop if not plan.reduced else np.rint(resample_image(crop, plan.shape).numpy()).astype(np.int16)
         refined = refine_instances(hu, plan.spacing_mm, classes_work, coarse.labels, top.numpy(),
-                                   bone_probability.numpy())
+                                   bone_probability.numpy(),
+                                   axis_id=coarse.axis_id if coarse.atlas_id is not None else None)
         del hu
         naming = naming_job.result()
     if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:

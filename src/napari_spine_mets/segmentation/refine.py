@@ -272,13 +272,19 @@ def body_span(body: np.ndarray) -> tuple[int, int] | None:
     return int(proper.min()), int(proper.max())
 
 
-def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float],
+                unseeded: Sequence[int] = ()) -> np.ndarray:
     """Where each instance's pedicles are (coarse grid): seeds for its posterior arch.
 
     Arches of neighbouring vertebrae touch at the facet joints and a steep spinous
     process overlies the arch below, so bone grown only from the bodies goes to whichever
     body reaches it first. A vertebra's pedicles leave the upper part of its body beside
     the front of the canal; seeding them there gives each arch its own start.
+
+    Not for the instances in ``unseeded`` (C2): beside the upper part of C2's body lie its
+    superior facets and, on them, C1's lateral masses, and seeds there gave C2 much of C1
+    (12 necks showing C1: C1 0.37-0.90 with them, 0.75-0.94 without; C2 0.65-0.89 and
+    0.82-0.92). C2's arch grows from its body instead, and C1 from its own arch.
     """
     seeds = np.zeros(labels.shape, dtype=labels.dtype)
     canal = classes == _CANAL_CLASS
@@ -286,6 +292,8 @@ def _arch_seeds(classes: np.ndarray, labels: np.ndarray, spacing: Sequence[float
     ys = np.arange(labels.shape[1])[:, None] * spacing[1]
     xs = np.arange(labels.shape[2])[None, :] * spacing[2]
     for instance in np.unique(labels[body]):
+        if int(instance) in unseeded:
+            continue
         span = body_span(body & (labels == instance))
         if span is None:
             continue
@@ -564,6 +572,7 @@ def refine_instances(
     labels: np.ndarray,
     confidence: np.ndarray,
     bone_confidence: np.ndarray,
+    axis_id: int | None = None,
 ) -> Refined:
     """Vertebrae on the fine grid of ``hu`` from the coarse network output.
 
@@ -571,6 +580,7 @@ def refine_instances(
     ``bone_confidence`` (summed probability of the bone classes) are on the coarse grid
     with the same field of view as ``hu``. A refined voxel's confidence is the network's
     probability that it is vertebral bone; other voxels keep the network's max probability.
+    ``axis_id`` is C2's instance where its dens was seen (``Instances.axis_id``).
     """
     from scipy import ndimage
     from skimage.segmentation import watershed
@@ -611,7 +621,8 @@ def refine_instances(
     blood |= vessel_wall(blood, spacing, core_labels > 0)  # and a calcified wall around it is the vessel's
     bone &= ~blood
     sub_allowed &= ~blood
-    seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing), sub_index)
+    unseeded = () if axis_id is None else (axis_id,)
+    seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing, unseeded), sub_index)
     markers = _markers(bone, sub_labels, seeds, core_labels)
     missed = missed_arches(box_labels, box_classes)
     # the two floods are independent and their C loops release the interpreter lock: on a

@@ -185,15 +185,26 @@ def levels_in_view(case: "SyntheticCase") -> list[str]:
     """The drawn levels whose body is in the image with at least ``MIN_BODY_MM3`` (the least
     body the pipeline counts as a vertebra; C1, which has no body, by its whole bone): a level
     drawn but cut off by the view down to its spinous process, or to a sliver, cannot be found
-    or named by anyone."""
+    or named by anyone. A body wholly inside the view counts from ``MIN_CUT_PIECE_MM3``: a
+    vertebra crushed by a fracture is in view, and the pipeline counts it."""
     from napari_spine_mets.anatomy import VertebraPart
-    from napari_spine_mets.segmentation.labelling import MIN_BODY_MM3
+    from napari_spine_mets.segmentation.labelling import MIN_BODY_MM3, MIN_CUT_PIECE_MM3
 
     voxel_mm3 = float(np.prod(case.ct.spacing))
-    body = np.bincount(case.vertebrae.array[case.parts.array == int(VertebraPart.BODY)], minlength=256)
-    whole = np.bincount(case.vertebrae.array.ravel(), minlength=256)
-    return [lv for lv in case.params.levels
-            if (whole if lv == "C1" else body)[TOTALSEG_VERTEBRA_IDS[lv]] * voxel_mm3 >= MIN_BODY_MM3]
+    labels = case.vertebrae.array
+    is_body = case.parts.array == int(VertebraPart.BODY)
+    body = np.bincount(labels[is_body], minlength=256)
+    whole = np.bincount(labels.ravel(), minlength=256)
+    at_edge = np.bincount(np.concatenate([labels[0][is_body[0]], labels[-1][is_body[-1]]]), minlength=256)
+
+    def in_view(level: str) -> bool:
+        label = TOTALSEG_VERTEBRA_IDS[level]
+        if level == "C1":
+            return whole[label] * voxel_mm3 >= MIN_BODY_MM3
+        least = MIN_CUT_PIECE_MM3 if at_edge[label] == 0 else MIN_BODY_MM3
+        return body[label] * voxel_mm3 >= least
+
+    return [lv for lv in case.params.levels if in_view(lv)]
 
 
 def misnamed_vertebrae(predicted: np.ndarray, truth: np.ndarray, names: dict[int, str]) -> list[list[str]]:

@@ -241,7 +241,7 @@ class _Pieces:
     grown: np.ndarray  # the vertebra instances grown through adjacent bone
 
 
-@dataclass
+@dataclass(eq=False)  # told apart by identity: its fields hold arrays
 class _RibPiece:
     """One accepted bone piece: where it is, which vertebra and side it starts at, its evidence."""
 
@@ -336,7 +336,7 @@ def _one_rib_per_side(pieces: list[_RibPiece], n: int,
     """
     for _ in range(n):  # each move fills a gap; a few at most
         moved = False
-        for piece in pieces:
+        for position, piece in enumerate(pieces):
             if not piece.rib_like:
                 continue
             crowded = [p for p in pieces if p.rib_like and p.owner == piece.owner and p.side_index == piece.side_index]
@@ -357,7 +357,7 @@ def _one_rib_per_side(pieces: list[_RibPiece], n: int,
                 continue
             log.info("rib piece on side %d moved from vertebra %d to %d, beside its mirror", piece.side_index,
                      piece.owner, mirror.owner)
-            pieces[pieces.index(piece)] = again
+            pieces[position] = again
             moved = True
             break
         if not moved:

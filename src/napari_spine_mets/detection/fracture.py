@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..anatomy import LEVELS
+from ..morphology import largest_piece
 from .regions import VertebraRegions
 
 __all__ = ["VertebraFracture", "band_heights", "genant_grade", "assess_fractures", "GENANT_SOURCE"]
@@ -82,16 +83,6 @@ def _axes(centroids: dict[str, np.ndarray], level: str) -> tuple[np.ndarray, np.
     return axis, posterior / np.linalg.norm(posterior)
 
 
-def _largest_piece(mask: np.ndarray) -> np.ndarray:
-    """The largest connected piece of a mask: the body itself, without label crumbs around it."""
-    from scipy import ndimage
-
-    labels, n = ndimage.label(mask)
-    if n <= 1:
-        return mask
-    return labels == int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
-
-
 def band_heights(body: np.ndarray, spacing: tuple[float, float, float], axis: np.ndarray | None = None,
                  posterior: np.ndarray | None = None, cell_mm: float = 1.0) -> dict[str, float | None]:
     """Anterior/middle/posterior heights (mm) of a body mask (z, y, x) measured along ``axis``.
@@ -103,7 +94,7 @@ def band_heights(body: np.ndarray, spacing: tuple[float, float, float], axis: np
     out: dict[str, float | None] = {k: None for k in _BANDS}
     if body is None or not body.any():
         return out
-    body = _largest_piece(body)  # a few stray voxels behind the body would stretch its bands
+    body = largest_piece(body)  # a few stray voxels behind the body would stretch its bands
     axis = np.array([1.0, 0.0, 0.0]) if axis is None else axis
     posterior = np.array([0.0, 1.0, 0.0]) if posterior is None else posterior
     points = np.argwhere(body).astype(np.float32) * np.asarray(spacing, dtype=np.float32)

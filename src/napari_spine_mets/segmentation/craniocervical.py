@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..morphology import largest_piece
+
 __all__ = ["Dens", "find_dens", "atlas_marker", "atlas_top_mm", "trim_atlas", "MIN_DENS_MM", "DENS_AREA_FRACTION",
            "MAX_DENS_WIDTH_MM"]
 
@@ -75,24 +77,15 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
         return None
     if (top - body_top) * spacing[0] < MIN_DENS_MM:
         return None
-    column = np.stack([_largest_piece(plane) for plane in body[body_top + 1 : top + 1]])
+    # each slice's largest piece: a stray voxel of body class beside the peg (a lateral mass'
+    # edge) made a 10 mm dens 20 mm wide, and a neck's dens was missed
+    column = np.stack([largest_piece(plane) for plane in body[body_top + 1 : top + 1]])
     for plane in column:
         ys, xs = np.nonzero(plane)
         if max((np.ptp(ys) + 1) * spacing[1], (np.ptp(xs) + 1) * spacing[2]) > MAX_DENS_WIDTH_MM:
             return None
     ys, xs = np.nonzero(column.any(axis=0))
     return Dens(body_top=body_top, peg_top=top, centre_yx=(float(ys.mean()), float(xs.mean())))
-
-
-def _largest_piece(plane: np.ndarray) -> np.ndarray:
-    """The largest connected piece of one slice: a stray voxel of body class beside the peg
-    (a lateral mass' edge) made a 10 mm dens 20 mm wide, and a neck's dens was missed."""
-    from scipy import ndimage
-
-    pieces, count = ndimage.label(plane)
-    if count <= 1:
-        return plane
-    return pieces == int(np.bincount(pieces.ravel())[1:].argmax()) + 1
 
 
 def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float, float]) -> np.ndarray | None:

@@ -272,10 +272,7 @@ def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np
     """
     if len(pieces) < 2:
         return pieces
-    spans = []
-    for piece in pieces:
-        zs = np.nonzero(piece.any(axis=(1, 2)))[0]
-        spans.append((int(zs[0]), int(zs[-1]) + 1, int(piece.sum())))
+    spans = [(*_z_span(piece), int(piece.sum())) for piece in pieces]
     keep = []
     for i, (lo, hi, size) in enumerate(spans):
         beside = any(other_size >= 2 * size and (min(hi, other_hi) - max(lo, other_lo)) >= 0.5 * (hi - lo)

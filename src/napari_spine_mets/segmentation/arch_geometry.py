@@ -131,7 +131,9 @@ def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np
     points = np.argwhere(disputed)
     upper = np.minimum(by_network[disputed], by_image[disputed])
     lower = np.maximum(by_network[disputed], by_image[disputed])
-    choice = upper.copy()
+    # a flood that reached past the neighbour into a second vertebra's arch ran through a
+    # facet joint: no process overhangs two levels, so the network's answer stands there
+    choice = np.where(lower - upper >= 2, by_network[disputed], upper)
     fine_spacing = np.asarray(spacing, dtype=float)
     for u in np.unique(upper):
         pair = (upper == u) & (lower == u + 1)  # neighbours only

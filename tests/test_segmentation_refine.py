@@ -319,24 +319,30 @@ def test_on_a_forward_tilted_column_each_arch_stays_with_its_own_body() -> None:
         assert (arch == instance).mean() > 0.80, level
 
 
-def test_an_image_flood_reaching_two_levels_away_does_not_take_the_arch() -> None:
+def test_an_image_flood_reaching_two_levels_away_or_from_the_atlas_does_not_take_the_arch() -> None:
     # neck 220003 (3 mm slices): the image's flood from C4 ran through two facet joints into
     # C6's arch while the network's flood gave it to C6; "the cranial one wins" gave C4 393
-    # of C6's arch voxels (C6 0.888 -> 0.821). No process overhangs two levels.
+    # of C6's arch voxels (C6 0.888 -> 0.821). No process overhangs two levels. Nor has C1 a
+    # body to settle a dispute in its frame: the cranial rule gave it C2's arch (C2 0.80).
     from napari_spine_mets.segmentation.arch_geometry import settle_arch_claims
 
-    shape = (6, 8, 8)
+    shape = (8, 8, 8)
     by_network = np.zeros(shape, dtype=np.int16)
     by_image = np.zeros(shape, dtype=np.int16)
     by_network[:2], by_image[:2] = 6, 4  # two levels apart: the network's answer
-    by_network[2:4], by_image[2:4] = 5, 4  # neighbours without a frame: the cranial one, as before
-    by_network[4:, :4] = 7  # only one answer: it stands
-    by_image[4:, 4:] = 5
-    no_bodies = np.zeros((3, 4, 4), dtype=np.int16)
-    settled = settle_arch_claims(by_network, by_image, no_bodies, no_bodies, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0))
+    by_network[2:4], by_image[2:4] = 5, 4  # neighbours without a frame (no pedicles): the cranial one
+    by_network[4:6], by_image[4:6] = 2, 1  # the atlas, bodyless, against C2: the network's answer
+    by_network[6:, :4] = 7  # only one answer: it stands
+    by_image[6:, 4:] = 5
+    labels = np.zeros((4, 4, 4), dtype=np.int16)
+    for instance in (2, 4, 5, 6, 7):
+        labels[instance % 4, instance // 4, :] = instance
+    classes = np.where(labels > 0, 1, 0).astype(np.int16)  # bodies, no pedicles
+    settled = settle_arch_claims(by_network, by_image, classes, labels, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0))
     assert (settled[:2] == 6).all()
     assert (settled[2:4] == 4).all()
-    assert (settled[4:, :4] == 7).all() and (settled[4:, 4:] == 5).all()
+    assert (settled[4:6] == 2).all()
+    assert (settled[6:, :4] == 7).all() and (settled[6:, 4:] == 5).all()
 
 
 def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() -> None:

@@ -137,6 +137,31 @@ def test_a_crushed_body_run_into_the_one_above_is_still_a_vertebra() -> None:
     assert find_instances(alone, (2.0, 2.0, 2.0)).count == 0
 
 
+def test_a_crushed_body_run_into_the_next_through_an_oblique_disc_is_cut_from_it() -> None:
+    """Fresh neck 594000 (3 mm slices): T1, crushed by a quarter, ran into T2 through an oblique
+    disc; the area dipped only to 0.9 at the disc and the crushed body was 8 mm tall, so the two
+    stayed one vertebra (T1 0.37). A piece far taller than the others is cut at such a dip."""
+    classes = np.zeros((52, 30, 30), dtype=np.uint8)
+    classes[2:12, 10:20, 10:20] = 1  # three normal bodies, 10 slices (20 mm) each, with discs
+    classes[12, 10:20, 10:20] = 6
+    classes[13:23, 10:20, 10:20] = 1
+    classes[23, 10:20, 10:20] = 6
+    classes[24:34, 10:20, 10:20] = 1  # ... the third, with the crushed one run into it:
+    classes[34, 10:20, 10:20] = 6  # the disc, which the body class runs through (an oblique cut)
+    classes[34, 11:19, 12:19] = 1  # 56 voxels: 0.875 of the crushed body's 64
+    classes[35:39, 11:19, 11:19] = 1  # the crushed body: 4 slices (8 mm), 2,048 mm3
+    classes[39, 10:20, 10:20] = 6
+    classes[40:50, 10:20, 10:20] = 1
+    spacing = (2.0, 2.0, 2.0)
+    instances = find_instances(classes, spacing)
+    assert instances.count == 5
+    assert set(np.unique(instances.labels[35:39, 12:18, 12:18])) == {2}  # the crushed one, in order
+    # a body merely taller than the rest, without a dip at a disc, stays one
+    whole = classes.copy()
+    whole[34:39, 10:20, 10:20] = 1
+    assert find_instances(whole, spacing).count == 4
+
+
 def test_a_crushed_body_on_its_own_between_two_vertebrae_is_a_vertebra() -> None:
     """Seed 605007: a C3 collapsed by half (1.3 mL on the 2 mm grid, not joined to its
     neighbours) was dropped as a crumb; C2 took its bone and every level below was one off."""

@@ -49,6 +49,11 @@ _MIN_DISC_MM2 = 150.0  # disc-class area next to the cut, inside the body's foot
 #: disc too: a thin cervical disc at 3 mm slices dips to 0.72 of the bodies' area.
 _CLEAR_DISC_MM2 = 250.0
 _CLEAR_DIP_RATIO = 0.8
+#: A body piece spanning more than this many times the median piece's slices is two bodies
+#: (``_split_tall_bodies``): cut at a dip down to ``_TALL_DIP_RATIO``, each side this tall (mm).
+_TALL_FACTOR = 1.4
+_TALL_DIP_RATIO = 0.95
+_TALL_MIN_PIECE_MM = 6.0
 _DISC_WINDOW_MM = 8.0  # disc voxels this far above/below the dip slice give the disc's plane
 _MAX_DISC_TILT = 0.45  # dz/d(in-plane) of the disc plane, about 24 degrees
 
@@ -109,6 +114,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
                     full[region] = piece
                     pieces.append(full)
                     groups.append(i)
+        pieces, groups = _split_tall_bodies(pieces, groups, classes, spacing)
         for i, body in small:
             if _between_two_bodies(body, pieces, spacing):
                 log.info("a %.0f mm3 body between two vertebrae is counted as one (a crushed body)",
@@ -284,14 +290,54 @@ def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np
     return keep
 
 
-def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float, float, float]) -> list[np.ndarray]:
+def _split_tall_bodies(pieces: list[np.ndarray], groups: list[int], classes: np.ndarray,
+                       spacing: tuple[float, float, float]) -> tuple[list[np.ndarray], list[int]]:
+    """The body pieces, with any too tall for one vertebra cut at a shallow dip.
+
+    At the cervicothoracic junction in 3 mm slices, a body crushed by a fracture ran into the
+    one below it through an oblique disc (fresh neck 594000: T1, 26 % collapsed, into T2). An
+    axial slice there cuts both bodies, so the area barely dips at the disc (to 0.90 of the
+    crushed body's), and the crushed body is under ``_MIN_PIECE_MM`` tall: ``_split_at_discs``
+    kept them one. A piece spanning over ``_TALL_FACTOR`` times the median piece's slices
+    (the others: 10-11 slices; this one 16) is cut at its lowest dip with disc beside it,
+    down to ``_TALL_DIP_RATIO``, each side at least ``_TALL_MIN_PIECE_MM`` tall.
+    """
+    from scipy import ndimage
+
+    if len(pieces) < 3:
+        return pieces, groups
+    voxel_mm3 = float(np.prod(spacing))
+    heights = [_z_span(piece)[1] - _z_span(piece)[0] for piece in pieces]
+    typical = float(np.median(heights))
+    kept: list[np.ndarray] = []
+    kept_groups: list[int] = []
+    for piece, group, height in zip(pieces, groups, heights):
+        parts = [piece]
+        if height > _TALL_FACTOR * typical:
+            region = ndimage.find_objects(piece.astype(np.uint8))[0]
+            split = _split_at_discs(piece[region], classes[region], spacing, tall=True)
+            if len(split) > 1 and min(float(part.sum()) for part in split) * voxel_mm3 >= MIN_CUT_PIECE_MM3:
+                log.info("a body %d slices tall (the median %.0f) was cut at a shallow disc dip", height, typical)
+                parts = []
+                for part in split:
+                    full = np.zeros(classes.shape, dtype=bool)
+                    full[region] = part
+                    parts.append(full)
+        kept.extend(parts)
+        kept_groups.extend([group] * len(parts))
+    return kept, kept_groups
+
+
+def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float, float, float],
+                    tall: bool = False) -> list[np.ndarray]:
     """Pieces of one connected body mask (in its bounding box), cut at discs; the cut slice is left out.
 
     A disc between two bodies is a slice where the body area dips well below both bodies'
     peak areas *and* the network sees disc beside it; a single body only narrows at its
     waist (about 0.85 of its endplate area) and has no disc inside it, and each piece must
     keep ``_MIN_PIECE_MM`` of height, so a normal vertebra is not cut. Recursive: a column
-    of three merged bodies is cut twice.
+    of three merged bodies is cut twice. ``tall`` (a piece too tall for one body,
+    ``_split_tall_bodies``): the first cut may be at a shallower dip, with shorter pieces.
     """
     from scipy import ndimage
 
@@ -299,7 +345,7 @@ def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float,
     area = body.sum(axis=(1, 2)).astype(float) * pixel_mm2
     footprint = ndimage.binary_dilation(body.any(axis=0), iterations=2)
     disc = ((classes == 6) & footprint[None]).sum(axis=(1, 2)).astype(float) * pixel_mm2
-    min_slices = max(1, int(np.ceil(_MIN_PIECE_MM / spacing[0])))
+    min_slices = max(1, int(np.ceil((_TALL_MIN_PIECE_MM if tall else _MIN_PIECE_MM) / spacing[0])))
     zs = np.nonzero(area)[0]
     if zs.size == 0:
         return []
@@ -310,7 +356,8 @@ def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float,
         ratio = area[k] / peak if peak > 0 else 1.0
         evidence = disc[max(0, k - 1) : k + 2].sum()
         disc_dip = (ratio <= _DIP_RATIO and evidence >= _MIN_DISC_MM2) or \
-            (ratio <= _CLEAR_DIP_RATIO and evidence >= _CLEAR_DISC_MM2)
+            (ratio <= _CLEAR_DIP_RATIO and evidence >= _CLEAR_DISC_MM2) or \
+            (tall and ratio <= _TALL_DIP_RATIO and evidence >= _MIN_DISC_MM2)
         if disc_dip and (best is None or ratio < best[0]):
             best = (ratio, k)
     if best is None:

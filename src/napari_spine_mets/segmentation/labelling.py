@@ -110,9 +110,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
             smallest = MIN_BODY_MM3 if len(split) == 1 else MIN_CUT_PIECE_MM3
             for piece in split:
                 if float(piece.sum()) * voxel_mm3 >= smallest:
-                    full = np.zeros(classes.shape, dtype=bool)
-                    full[region] = piece
-                    pieces.append(full)
+                    pieces.append(_on_grid(piece, region, classes.shape))
                     groups.append(i)
         pieces, groups = _split_tall_bodies(pieces, groups, classes, spacing)
         for i, body in small:
@@ -290,6 +288,13 @@ def _drop_side_fragments(pieces: list[np.ndarray], groups: list[int]) -> list[np
     return keep
 
 
+def _on_grid(part: np.ndarray, region: tuple[slice, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """``part`` (a mask over ``region``) placed on the whole grid of ``shape``."""
+    full = np.zeros(shape, dtype=bool)
+    full[region] = part
+    return full
+
+
 def _split_tall_bodies(pieces: list[np.ndarray], groups: list[int], classes: np.ndarray,
                        spacing: tuple[float, float, float]) -> tuple[list[np.ndarray], list[int]]:
     """The body pieces, with any too tall for one vertebra cut at a shallow dip.
@@ -300,7 +305,8 @@ def _split_tall_bodies(pieces: list[np.ndarray], groups: list[int], classes: np.
     crushed body's), and the crushed body is under ``_MIN_PIECE_MM`` tall: ``_split_at_discs``
     kept them one. A piece spanning over ``_TALL_FACTOR`` times the median piece's slices
     (the others: 10-11 slices; this one 16) is cut at its lowest dip with disc beside it,
-    down to ``_TALL_DIP_RATIO``, each side at least ``_TALL_MIN_PIECE_MM`` tall.
+    down to ``_TALL_DIP_RATIO``, each side at least ``_TALL_MIN_PIECE_MM`` tall and
+    ``MIN_CUT_PIECE_MM3`` in volume (else it stays whole).
     """
     from scipy import ndimage
 
@@ -318,11 +324,7 @@ def _split_tall_bodies(pieces: list[np.ndarray], groups: list[int], classes: np.
             split = _split_at_discs(piece[region], classes[region], spacing, tall=True)
             if len(split) > 1 and min(float(part.sum()) for part in split) * voxel_mm3 >= MIN_CUT_PIECE_MM3:
                 log.info("a body %d slices tall (the median %.0f) was cut at a shallow disc dip", height, typical)
-                parts = []
-                for part in split:
-                    full = np.zeros(classes.shape, dtype=bool)
-                    full[region] = part
-                    parts.append(full)
+                parts = [_on_grid(part, region, classes.shape) for part in split]
         kept.extend(parts)
         kept_groups.extend([group] * len(parts))
     return kept, kept_groups

@@ -346,6 +346,43 @@ def test_an_image_flood_reaching_two_levels_away_or_from_the_atlas_does_not_take
     assert (settled[6:, :4] == 7).all() and (settled[6:, 4:] == 5).all()
 
 
+def test_an_arch_the_vertebra_below_took_is_given_back() -> None:
+    # benchmark neck 220002: the network called C7's upper body disc, and both floods,
+    # starting from its instances, gave most of C7's arch to T1 (C7 0.68). Here C7's arch
+    # bone more than 12 mm from its body and its right pedicle are handed to T1 in the
+    # instances, as there (where C7's right pedicle was labelled T1's).
+    from scipy import ndimage
+
+    from napari_spine_mets.segmentation.arch_geometry import arch_body_ratios, return_taken_arches
+
+    levels = ("C4", "C5", "C6", "C7", "T1", "T2")
+    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(3.0, 0.7, 0.7), fov_mm=200, lesions=(),
+                                         fracture=None, include_sacrum=False))
+    truth = case.vertebrae.array
+    classes, spacing = _coarse(case, target_from_truth(case.parts.array, truth))
+    labels = find_instances(classes, spacing).labels
+    assert (return_taken_arches(labels, classes, spacing) == labels).all()  # nothing taken: nothing moves
+    c7 = levels.index("C7") + 1
+    from_body = ndimage.distance_transform_edt(~((labels == c7) & (classes == 1)), sampling=spacing)
+    taken = (labels == c7) & (((classes == 2) & (from_body > 12.0)) | (classes == 4))
+    damaged = np.where(taken, c7 + 1, labels).astype(labels.dtype)
+    ratios = arch_body_ratios(damaged, classes)
+    assert ratios[c7] < 0.35 * min(ratios[c7 - 1], ratios[c7 + 1])
+    returned = return_taken_arches(damaged, classes, spacing)
+    assert (returned[taken] == c7).mean() > 0.8
+    t1_arch = (labels == c7 + 1) & np.isin(classes, (2, 3, 4))
+    assert (returned[t1_arch] == c7 + 1).all()  # T1's own arch lies below the midpoint
+    # and on the scan's grid, where both floods start from these instances
+    ones = np.ones(classes.shape, np.float32)
+    refined = refine_instances(case.ct.array, case.ct.spacing, classes, damaged, ones, ones)
+    parts = case.parts.array
+    posterior = np.isin(parts, [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
+                                int(VertebraPart.PEDICLE_RIGHT)])
+    for level in ("C7", "T1"):  # without the return: C7 21 % of its arch, T1 93 %
+        arch = refined.labels[(truth == TOTALSEG_VERTEBRA_IDS[level]) & posterior]
+        assert (arch == levels.index(level) + 1).mean() > 0.8, level
+
+
 def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() -> None:
     from napari_spine_mets.segmentation.arch_geometry import pair_coordinates
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..morphology import ball
-from .arch_geometry import settle_arch_claims
+from .arch_geometry import MIN_ARCH_RATIO, arch_body_ratios, return_taken_arches, settle_arch_claims
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
@@ -85,7 +85,6 @@ _MARGIN_MM = 2.5
 #: Behind the canal: the posterior arch lies within these bounds of the canal centre.
 _POSTERIOR_HALF_WIDTH_MM = 32.0
 _POSTERIOR_DEPTH_MM = 75.0
-_MIN_ARCH_RATIO = 0.2  # arch / body voxels below which the network missed the arch
 _ARCH_RISE_MM = 6.0  # superior articular processes rise this far above their body
 _ARCH_REACH_MM = 20.0  # around a vertebra's network bone: where its arch may be (``_arches_by_image``)
 _PEDICLE_FRONT_MM = 12.0  # the arch starts this far in front of the canal centre (pedicles)
@@ -219,20 +218,8 @@ def territory(labels: np.ndarray, classes: np.ndarray, spacing: Sequence[float])
 
 
 def missed_arches(labels: np.ndarray, classes: np.ndarray) -> list[int]:
-    """Instances whose posterior arch the network (mostly) missed.
-
-    Pedicles, laminae and processes hold about half as many voxels as the body (0.36-0.9
-    on held-out synthetic cases); on real CT the network found almost none (0.04).
-    """
-    missed = []
-    arch = np.isin(classes, (2, 3, 4))
-    body = classes == _BODY_CLASS
-    for instance in range(1, int(labels.max()) + 1):
-        mine = labels == instance
-        n_body = int((mine & body).sum())
-        if n_body and (mine & arch).sum() < _MIN_ARCH_RATIO * n_body:
-            missed.append(instance)
-    return missed
+    """Instances whose posterior arch the network (mostly) missed (``arch_geometry.MIN_ARCH_RATIO``)."""
+    return [instance for instance, ratio in arch_body_ratios(labels, classes).items() if ratio < MIN_ARCH_RATIO]
 
 
 def _body_core(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -592,6 +579,7 @@ def refine_instances(
     from skimage.segmentation import watershed
 
     coarse_spacing = [f * s / c for f, s, c in zip(hu.shape, spacing, classes.shape)]
+    labels = return_taken_arches(labels, classes, coarse_spacing)  # before both floods start from them
     allowed, missed_zone = territory(labels, classes, coarse_spacing)
     index = nearest_index(classes.shape, hu.shape)
     # work inside the bounding box of the territory only

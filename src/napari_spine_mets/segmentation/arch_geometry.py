@@ -186,9 +186,8 @@ def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np
 def arch_body_ratios(labels: np.ndarray, classes: np.ndarray) -> dict[int, float]:
     """Arch voxels / body voxels of each instance with a body (the network's classes)."""
     size = int(labels.max(initial=0)) + 1
-    flat = labels.ravel()
-    body = np.bincount(flat, weights=(classes == _BODY_CLASS).ravel(), minlength=size)
-    arch = np.bincount(flat, weights=np.isin(classes, _ARCH_CLASSES).ravel(), minlength=size)
+    body = np.bincount(labels[classes == _BODY_CLASS], minlength=size)
+    arch = np.bincount(labels[np.isin(classes, _ARCH_CLASSES)], minlength=size)
     return {i: float(arch[i] / body[i]) for i in range(1, size) if body[i] > 0}
 
 

@@ -383,6 +383,40 @@ def test_an_arch_the_vertebra_below_took_is_given_back() -> None:
         assert (arch == levels.index(level) + 1).mean() > 0.8, level
 
 
+def test_transverse_process_tips_an_upper_vertebra_took_go_to_the_one_below() -> None:
+    # benchmark necks 220005 and 220007: on a column leaning forward at the cervicothoracic
+    # junction the tips of T1's transverse processes, 33-40 mm out to the side at the level
+    # of the C7 / T1 midpoint, went to C7. Here they are handed to C7 on the true labels.
+    from napari_spine_mets.segmentation.arch_geometry import body_frames, lateral_bone_to_lower, pair_lateral_mm
+
+    levels = ("C5", "C6", "C7", "T1", "T2", "T3")
+    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(1.5, 0.7, 0.7), fov_mm=200, lesions=(),
+                                         fracture=None, include_sacrum=False))
+    truth, parts = case.vertebrae.array, case.parts.array
+    classes, spacing = _coarse(case, target_from_truth(parts, truth))
+    labels = find_instances(classes, spacing).labels
+    lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
+    for instance, level in enumerate(levels, start=1):
+        lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
+    grown = lookup[truth]
+    not_body = parts != int(VertebraPart.BODY)
+    # each vertebra's own bone stays its own: its arch never lies far out below the midpoint
+    assert (lateral_bone_to_lower(grown, not_body, classes, labels, spacing, case.ct.spacing) == grown).all()
+    c7 = levels.index("C7") + 1
+    centre, pedicle = body_frames(classes, labels, spacing)
+    t1_arch = np.argwhere((grown == c7 + 1) & not_body)
+    lateral = pair_lateral_mm((t1_arch + 0.5) * np.asarray(case.ct.spacing), c7, c7 + 1, centre, pedicle)
+    tips = t1_arch[lateral >= 33.0]
+    assert len(tips) > 100  # the transverse processes reach that far
+    damaged = grown.copy()
+    damaged[tuple(tips.T)] = c7
+    mended = lateral_bone_to_lower(damaged, not_body, classes, labels, spacing, case.ct.spacing)
+    assert (mended == grown).all()
+    # without pedicles there is no frame to judge by (real CT): nothing moves
+    no_arch = np.where(np.isin(classes, (2, 3, 4)), 0, classes).astype(classes.dtype)
+    assert (lateral_bone_to_lower(damaged, not_body, no_arch, labels, spacing, case.ct.spacing) == damaged).all()
+
+
 def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() -> None:
     from napari_spine_mets.segmentation.arch_geometry import pair_coordinates
 

@@ -46,7 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..morphology import ball
-from .arch_geometry import MIN_ARCH_RATIO, arch_body_ratios, return_taken_arches, settle_arch_claims
+from .arch_geometry import (MIN_ARCH_RATIO, arch_body_ratios, lateral_bone_to_lower, return_taken_arches,
+                            settle_arch_claims)
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
@@ -630,8 +631,9 @@ def refine_instances(
         arches = by_image.result()
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
-    grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
+    grown = lateral_bone_to_lower(grown, ~body_part, box_classes, box_labels, coarse_spacing, spacing)
+    grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, missed, body_part)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever

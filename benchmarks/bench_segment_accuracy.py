@@ -292,7 +292,9 @@ def real(device: str, weights_dir: Path | None, precision: str = "auto") -> dict
     return {"matches": matches, "reference_grid": reference_grid(np.isin(reference, (32, 33))),
             "aorta_fraction_labelled_vertebra": round(float((predicted[aorta] > 0).mean()), 4) if aorta.any() else None,
             "anchor": result.anchor, "notes": result.notes,
-            "found": [s["name"] for s in result.vertebra_stats], "timings_s": result.provenance["timings_s"]}
+            "found": [s["name"] for s in result.vertebra_stats], "timings_s": result.provenance["timings_s"],
+            # what "auto" became on this machine: bfloat16 on a CPU with it in hardware, else float32
+            "precision_used": result.provenance["precision"]}
 
 
 def main() -> int:
@@ -358,6 +360,7 @@ def main() -> int:
     for level, m in r["matches"].items():
         print(f"real {level}: Dice {m['dice']:.3f}, at 3 mm {m['dice_at_3mm']:.3f} (matched {m['best_match_name']}, one to one; "
               f"the most overlapping label, matched or not: {m['dice_most_overlapping_any']:.3f})")
+    print(f"network arithmetic: {r['precision_used']} (asked: {args.precision})")
     print(f"real: reference runs multiple of 3 voxels {r['reference_grid']['fraction_multiple_of_3_voxels']}, "
           f"aorta labelled vertebra {r['aorta_fraction_labelled_vertebra']}")
     print(f"-> {path}")

@@ -81,17 +81,23 @@ _RING_RATIO = 4.0
 def body_frames(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float]
                 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Centre (mm) of each instance's body, and of its pedicles where the network found them."""
-    from scipy import ndimage
-
     spacing = np.asarray(coarse_spacing, dtype=float)
-    ids = [int(v) for v in np.unique(labels[classes == _BODY_CLASS]) if v]
-    bodies = ndimage.center_of_mass(classes == _BODY_CLASS, labels, ids)
-    pedicle_mask = np.isin(classes, _PEDICLE_CLASSES)
-    with_pedicles = [i for i in ids if (pedicle_mask & (labels == i)).any()]
-    pedicles = ndimage.center_of_mass(pedicle_mask, labels, with_pedicles) if with_pedicles else []
-    centre = {i: (np.asarray(c) + 0.5) * spacing for i, c in zip(ids, bodies)}
-    pedicle = {i: (np.asarray(c) + 0.5) * spacing for i, c in zip(with_pedicles, pedicles)}
+    bodies = _centres_by_label(classes == _BODY_CLASS, labels)
+    pedicles = _centres_by_label(np.isin(classes, _PEDICLE_CLASSES), labels)
+    centre = {i: (c + 0.5) * spacing for i, c in bodies.items()}
+    pedicle = {i: (c + 0.5) * spacing for i, c in pedicles.items() if i in centre}
     return centre, pedicle
+
+
+def _centres_by_label(mask: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Mean voxel index of ``mask`` within each label (not 0) it touches: one bincount per axis
+    (``ndimage.center_of_mass`` with a list of labels took 0.1 s per call on the clinical-size
+    case's working grid, and the refinement asks three times)."""
+    where = np.nonzero(mask)
+    owner = labels[where].astype(np.intp)
+    count = np.bincount(owner)
+    sums = [np.bincount(owner, weights=axis, minlength=count.size) for axis in where]
+    return {i: np.array([s[i] / count[i] for s in sums]) for i in np.nonzero(count)[0] if i}
 
 
 def canal_behind_bodies(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float],

@@ -42,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 __all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "settle_arch_claims", "canal_behind_bodies",
-           "arch_body_ratios", "return_taken_arches", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
+           "arch_body_ratios", "return_taken_arches", "lateral_bone_to_lower", "points_in_pair_frame", "MIN_ARCH_RATIO"]
 
 _BODY_CLASS = 1
 _ARCH_CLASSES = (2, 3, 4)
@@ -158,6 +158,21 @@ def pair_lateral_mm(points_mm: np.ndarray, upper: int, lower: int, centre: dict[
     return np.abs((points_mm - mid) @ np.cross(axis, back))
 
 
+def points_in_pair_frame(grown: np.ndarray, box: tuple[slice, ...], instance: int, not_body: np.ndarray, upper: int,
+                         lower: int, centre: dict[int, np.ndarray], backwards: dict[int, np.ndarray],
+                         spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(voxel indices, ``s``, ``r``, lateral mm) of ``instance``'s voxels outside the bodies, in
+    its ``box`` of ``grown`` (fine grid), in the frame of bodies ``upper`` and ``lower``; None
+    without a frame. ``backwards`` holds the pedicles' centres, or the canal's."""
+    points = np.argwhere((grown[box] == instance) & not_body[box]) + [sl.start for sl in box]
+    mm = (points + 0.5) * np.asarray(spacing, dtype=float)
+    frame = pair_coordinates(mm, upper, lower, centre, backwards)
+    lateral = pair_lateral_mm(mm, upper, lower, centre, backwards)
+    if frame is None or lateral is None:
+        return None
+    return points, frame[0], frame[1], lateral
+
+
 def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np.ndarray, labels: np.ndarray,
                        coarse_spacing: Sequence[float], spacing: Sequence[float]) -> np.ndarray:
     """One label per bone voxel from the network's and the image's answers (fine grid).
@@ -265,21 +280,16 @@ def lateral_bone_to_lower(grown: np.ndarray, not_body: np.ndarray, classes: np.n
     centre, pedicle = body_frames(classes, labels, coarse_spacing)
     ratios = arch_body_ratios(labels, classes)
     boxes = ndimage.find_objects(grown)
-    fine = np.asarray(spacing, dtype=float)
     out = grown.copy()
     for upper in sorted(centre):
         lower = upper + 1
         if (lower not in centre or ratios.get(upper, np.inf) > _RING_RATIO or upper > len(boxes)
                 or boxes[upper - 1] is None):
             continue
-        box = boxes[upper - 1]
-        points = np.argwhere((grown[box] == upper) & not_body[box]) + [sl.start for sl in box]
-        mm = (points + 0.5) * fine
-        frame = pair_coordinates(mm, upper, lower, centre, pedicle)
-        lateral = pair_lateral_mm(mm, upper, lower, centre, pedicle)
-        if frame is None or lateral is None:
+        found = points_in_pair_frame(grown, boxes[upper - 1], upper, not_body, upper, lower, centre, pedicle, spacing)
+        if found is None:
             continue
-        s, r = frame
+        points, s, r, lateral = found
         move = (lateral >= _LATERAL_MM) & (s < _LATERAL_BELOW_S) & (r >= _LATERAL_FROM_R_MM)
         if move.any():
             out[tuple(points[move].T)] = lower

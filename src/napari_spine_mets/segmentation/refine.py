@@ -349,7 +349,7 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     """
     from scipy import ndimage
 
-    from .arch_geometry import body_frames, canal_behind_bodies, pair_coordinates, pair_lateral_mm
+    from .arch_geometry import body_frames, canal_behind_bodies, points_in_pair_frame
 
     if not missed:  # the network found every arch (the usual case): nothing to place
         return grown
@@ -357,19 +357,15 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
     boxes = ndimage.find_objects(grown)
     out = grown.copy()
-    fine = np.asarray(spacing, dtype=float)
+    not_body = ~body_part
     for lower in missed:
         upper = lower - 1
         if upper < 1 or lower > len(boxes) or boxes[lower - 1] is None:
             continue
-        box = boxes[lower - 1]
-        points = np.argwhere((grown[box] == lower) & ~body_part[box]) + [sl.start for sl in box]
-        mm = (points + 0.5) * fine
-        frame = pair_coordinates(mm, upper, lower, centre, behind)
-        lateral = pair_lateral_mm(mm, upper, lower, centre, behind)
-        if frame is None or lateral is None:
+        found = points_in_pair_frame(grown, boxes[lower - 1], lower, not_body, upper, lower, centre, behind, spacing)
+        if found is None:
             continue
-        s, r = frame
+        points, s, r, lateral = found
         move = (s > 0) & (r >= _FRAME_BEHIND_MM) & (lateral <= _FRAME_HALF_WIDTH_MM)
         out[tuple(points[move].T)] = upper
     return out

@@ -41,8 +41,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "settle_arch_claims", "canal_behind_bodies",
-           "arch_body_ratios", "return_taken_arches", "lateral_bone_to_lower", "points_in_pair_frame", "MIN_ARCH_RATIO"]
+__all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "points_in_pair_frame", "settle_arch_claims",
+           "canal_behind_bodies", "arch_body_ratios", "return_taken_arches", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
 
 _BODY_CLASS = 1
 _ARCH_CLASSES = (2, 3, 4)
@@ -272,8 +272,8 @@ def lateral_bone_to_lower(grown: np.ndarray, not_body: np.ndarray, classes: np.n
     necks 594000-594007 0.885 -> 0.889 (594004 C7 0.79 -> 0.84), confirming necks 597000-597007
     0.903 -> 0.904, and no vertebra of the T1-S1 and T8-S1 tuning cases lost. The atlas is not
     judged: it has no body to take a frame from, and its lateral masses lie far out to the
-    side (``_RING_RATIO``). ``not_body`` marks the fine voxels outside the network's bodies; ``classes`` and
-    ``labels`` are the coarse grid over the same field.
+    side (``_RING_RATIO``). ``not_body`` marks the fine voxels outside the network's bodies;
+    ``classes`` and ``labels`` are the coarse grid over the same field.
     """
     from scipy import ndimage
 

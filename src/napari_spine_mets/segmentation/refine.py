@@ -331,7 +331,7 @@ def _cap_arches(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, z_in
 
 
 def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float],
-                         spacing: Sequence[float], missed: Sequence[int], body_part: np.ndarray) -> np.ndarray:
+                         spacing: Sequence[float], missed: Sequence[int], not_body: np.ndarray) -> np.ndarray:
     """Midline arch bone above the disc, in the column's own frame, goes to the vertebra above.
 
     Where the network missed a vertebra's arch, ``_cap_arches`` stops it ``_ARCH_RISE_MM``
@@ -357,7 +357,6 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
     boxes = ndimage.find_objects(grown)
     out = grown.copy()
-    not_body = ~body_part
     for lower in missed:
         upper = lower - 1
         if upper < 1 or lower > len(boxes) or boxes[lower - 1] is None:
@@ -628,9 +627,10 @@ def refine_instances(
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
-    grown = lateral_bone_to_lower(grown, ~body_part, box_classes, box_labels, coarse_spacing, spacing)
+    outside_bodies = ~body_part
+    grown = lateral_bone_to_lower(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
-    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, missed, body_part)
+    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, missed, outside_bodies)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever
     # the network's boundary fell

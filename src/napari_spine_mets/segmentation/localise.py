@@ -31,7 +31,8 @@ class SpineBox:
 
 
 def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm: tuple[float, float] = (75.0, 80.0)) -> SpineBox:
-    """Box around the vertebral column; ``margin_mm`` = (antero-posterior, left-right) half sizes."""
+    """Box around the vertebral column; ``margin_mm`` = (antero-posterior, left-right) reach
+    beyond the column's centres."""
     from scipy import ndimage
 
     factors = [max(1, int(round(_COARSE_MM / s))) for s in spacing]
@@ -58,8 +59,12 @@ def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm:
     ys = np.array([c[0] for c in centres]) * factors[1]
     xs = np.array([c[1] for c in centres]) * factors[2]
     ap, lr = margin_mm
-    y0 = int(max(0, np.median(ys) - ap / spacing[1] - np.ptp(ys) / 2))
-    y1 = int(min(hu.shape[1], np.median(ys) + ap / spacing[1] + np.ptp(ys) / 2))
+    # centred on the median (robust to a slab whose densest bone is not the column), widened
+    # by half the column's antero-posterior sweep, and never nearer than the margin to any
+    # slab's centre: a strongly kyphotic column's top bodies lie far forward of the median
+    # (seed 210000's T2 body was cut off by a box that stopped 75 mm short of it)
+    y0 = int(max(0, min(np.median(ys) - np.ptp(ys) / 2, ys.min()) - ap / spacing[1]))
+    y1 = int(min(hu.shape[1], max(np.median(ys) + np.ptp(ys) / 2, ys.max()) + ap / spacing[1]))
     x0 = int(max(0, np.median(xs) - lr / spacing[2]))
     x1 = int(min(hu.shape[2], np.median(xs) + lr / spacing[2]))
     return SpineBox((0, hu.shape[0]), (y0, y1), (x0, x1), found=True)

@@ -113,7 +113,7 @@ def segment_vertebrae(
 
     report(0.05, "locating the spine")
     t = time.perf_counter()
-    box = locate_spine(volume.array, volume.spacing)
+    box = locate_spine(volume.array, volume.spacing, y_towards_back=bool(volume.affine[1, 1] > 0))
     crop = volume.array[box.slices()]
     timings["locate_s"] = time.perf_counter() - t
 

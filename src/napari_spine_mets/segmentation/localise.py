@@ -15,6 +15,8 @@ __all__ = ["SpineBox", "locate_spine"]
 
 _COARSE_MM = 4.0
 _SLAB_MM = 40.0
+#: No vertebral body lies this far (mm) in front of the middle of the trunk's outline.
+_FRONT_OF_TRUNK_MM = 30.0
 
 
 @dataclass
@@ -30,9 +32,11 @@ class SpineBox:
         return slice(*self.z), slice(*self.y), slice(*self.x)
 
 
-def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm: tuple[float, float] = (75.0, 80.0)) -> SpineBox:
+def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm: tuple[float, float] = (75.0, 80.0),
+                 y_towards_back: bool = True) -> SpineBox:
     """Box around the vertebral column; ``margin_mm`` = (antero-posterior, left-right) reach
-    beyond the column's centres."""
+    beyond the column's centres. Array axis 1 runs towards the patient's back unless
+    ``y_towards_back`` says otherwise (the volume's affine knows)."""
     from scipy import ndimage
 
     factors = [max(1, int(round(_COARSE_MM / s))) for s in spacing]
@@ -53,7 +57,14 @@ def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm:
         projection = ndimage.gaussian_filter(projection, sigma=(8.0 / cs[1], 8.0 / cs[2])) * prior[None, :]
         if projection.max() <= 0:
             continue
-        centres.append(np.unravel_index(int(np.argmax(projection)), projection.shape))
+        peak = np.unravel_index(int(np.argmax(projection)), projection.shape)
+        in_front = _in_front_of_trunk(body[start : start + slab], cs[1], y_towards_back)
+        if in_front[peak[0]]:  # the sternum: look again behind it
+            projection[in_front, :] = 0.0
+            if projection.max() <= 0:
+                continue
+            peak = np.unravel_index(int(np.argmax(projection)), projection.shape)
+        centres.append(peak)
     if not centres:
         return SpineBox((0, hu.shape[0]), (0, hu.shape[1]), (0, hu.shape[2]), found=False)
     ys = np.array([c[0] for c in centres]) * factors[1]
@@ -68,3 +79,16 @@ def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm:
     x0 = int(max(0, np.median(xs) - lr / spacing[2]))
     x1 = int(min(hu.shape[2], np.median(xs) + lr / spacing[2]))
     return SpineBox((0, hu.shape[0]), (y0, y1), (x0, x1), found=True)
+
+
+def _in_front_of_trunk(body: np.ndarray, row_mm: float, y_towards_back: bool) -> np.ndarray:
+    """Per row of a slab: whether it lies more than ``_FRONT_OF_TRUNK_MM`` in front of the
+    middle of the body outline's antero-posterior extent, where no vertebral body lies but the
+    sternum does (its bone outweighed T4-T6 in a 250 mm chest view, seed 609008)."""
+    rows = np.nonzero(body.any(axis=(0, 2)))[0]
+    index = np.arange(body.shape[1])
+    if rows.size == 0:
+        return np.zeros(body.shape[1], dtype=bool)
+    middle = (rows.min() + rows.max()) / 2.0
+    forward_mm = (middle - index if y_towards_back else index - middle) * row_mm
+    return forward_mm > _FRONT_OF_TRUNK_MM

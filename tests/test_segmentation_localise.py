@@ -24,7 +24,7 @@ def test_box_holds_the_top_body_of_a_strongly_kyphotic_column() -> None:
     box = locate_spine(case.ct.array, case.ct.spacing)
     assert box.found
     labels, body = case.vertebrae.array, case.parts.array == int(VertebraPart.BODY)
-    kept = {}
+    kept: dict[str, float] = {}
     for label in np.unique(labels[body]):
         level = level_of_label(int(label))
         if level is not None:

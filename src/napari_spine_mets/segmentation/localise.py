@@ -73,7 +73,7 @@ def locate_spine(hu: np.ndarray, spacing: tuple[float, float, float], margin_mm:
     # centred on the median (robust to a slab whose densest bone is not the column), widened
     # by half the column's antero-posterior sweep, and never nearer than the margin to any
     # slab's centre: a strongly kyphotic column's top bodies lie far forward of the median
-    # (seed 210000's T2 body was cut off by a box that stopped 75 mm short of it)
+    # (seed 210000: the median-centred box's front edge ran through T2's body)
     y0 = int(max(0, min(np.median(ys) - np.ptp(ys) / 2, ys.min()) - ap / spacing[1]))
     y1 = int(min(hu.shape[1], max(np.median(ys) + np.ptp(ys) / 2, ys.max()) + ap / spacing[1]))
     x0 = int(max(0, np.median(xs) - lr / spacing[2]))

@@ -323,3 +323,23 @@ def test_a_sure_first_rib_that_disagrees_with_the_dens_is_flagged() -> None:
     ribs = RibAnchor(evidence, None, False, 0.0, "", first_rib=_first_rib(evidence))
     agreed = name_levels(instances, (2.0, 2.0, 2.0), ribs=ribs)
     assert agreed.confident and "first rib-bearing vertebra is T1" in agreed.anchor and "agree" in agreed.anchor
+
+
+def test_a_twelfth_rib_nearer_the_vertebra_below_on_one_side_goes_back_to_t12(lower_column: Working) -> None:
+    # a twelfth rib sloping down can touch L1 more than T12 (fresh case 609005): L1 then holds
+    # one rib, on the right, and T12 one, on the left, and no vertebra bore ribs on both sides
+    # with a rib-less one below
+    w = lower_column
+    t12 = w.levels.index("T12") + 1
+    labels = w.instances.labels.copy()
+    x = np.arange(labels.shape[2])
+    patient_right = (float(np.median(np.nonzero(labels)[2])) - x) * w.spacing[2] > 15.0  # x runs to the left
+    labels[(labels == t12) & patient_right[None, None, :]] = t12 + 1
+    moved = Working(w.hu, Instances(labels=labels, count=w.instances.count, sacrum=w.instances.sacrum), w.spacing,
+                    w.levels)
+    ribs = _ribs(moved)
+    # the right twelfth rib is measured from T12 again, beside its mirror on the left
+    assert ribs.evidence_of(t12).rib_on_both_sides, ribs.evidence_of(t12)
+    assert ribs.evidence_of(t12 + 1).ribless
+    assert ribs.anchor_id == t12 and ribs.confident
+    assert _named(name_levels(moved.instances, moved.spacing, ribs=ribs).levels) == w.levels

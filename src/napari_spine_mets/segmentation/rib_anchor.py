@@ -16,7 +16,8 @@ So, on the grid the vertebra instances live on:
    vertebra it touches most, on the side where it touches, at the level of the pedicles
    and transverse processes rather than in front of the body (which is where the aorta is);
    a vertebra bears one rib a side, so where one holds two and its neighbour none, the rib
-   whose mirror on the other side went to that neighbour goes there too;
+   whose mirror on the other side went to that neighbour goes there too (as does the lowest
+   rib-bearing vertebra's lone rib: a twelfth rib sloping down onto L1);
 3. its rib evidence grows with how far it runs laterally beyond the vertebra's own reach and
    beyond the longest transverse process (``TP_REACH_MM``; ``FULL_EVIDENCE_MM`` further gives 1):
    a missed transverse-process fragment scores near 0, a rib running on to the edge of the
@@ -333,6 +334,11 @@ def _one_rib_per_side(pieces: list[_RibPiece], n: int,
     its mirror (the rib-like piece on the other side spanning the same slices most) belongs to,
     when that is the neighbour with no rib on this side, and the piece is the highest of the
     crowded ones (going up) or the lowest (going down): ribs keep the column's order.
+
+    At the bottom of the cage a twelfth rib sloping down can come nearer the vertebra below:
+    that vertebra then holds one rib, on one side, and the twelfth none on that side while its
+    mirror rib stays with it (609005: T12 left only, L1 right only). The most caudal
+    rib-bearing vertebra's lone rib goes up to its mirror's vertebra on the same terms.
     """
     for _ in range(n):  # each move fills a gap; a few at most
         moved = False
@@ -340,7 +346,7 @@ def _one_rib_per_side(pieces: list[_RibPiece], n: int,
             if not piece.rib_like:
                 continue
             crowded = [p for p in pieces if p.rib_like and p.owner == piece.owner and p.side_index == piece.side_index]
-            if len(crowded) < 2:
+            if len(crowded) < 2 and not _lone_lowest_rib(piece, pieces):
                 continue
             mirror = _mirror_of(piece, pieces)
             if mirror is None or abs(mirror.owner - piece.owner) != 1:
@@ -363,6 +369,13 @@ def _one_rib_per_side(pieces: list[_RibPiece], n: int,
         if not moved:
             break
     return pieces
+
+
+def _lone_lowest_rib(piece: _RibPiece, pieces: list[_RibPiece]) -> bool:
+    """Whether ``piece`` is the only rib of the most caudal rib-bearing vertebra (id 1 = most
+    cranial), with nothing on the other side."""
+    owners = [p.owner for p in pieces if p.rib_like]
+    return piece.owner == max(owners) and owners.count(piece.owner) == 1
 
 
 def _mirror_of(piece: _RibPiece, pieces: list[_RibPiece]) -> _RibPiece | None:

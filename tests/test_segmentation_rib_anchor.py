@@ -251,17 +251,24 @@ def test_the_first_rib_bearing_vertebra_names_a_cervicothoracic_view(cervicothor
     assert ribs.anchor_id == len(w.levels) and not ribs.confident
 
 
+def _right_side_given_to_the_one_below(w: Working, instance_id: int) -> Working:
+    """``w`` with the instance's voxels more than 15 mm to the patient's right of the column
+    (its right transverse process) labelled as the vertebra below: the rib on that side then
+    touches the vertebra below most."""
+    labels = w.instances.labels.copy()
+    x = np.arange(labels.shape[2])
+    patient_right = (float(np.median(np.nonzero(labels)[2])) - x) * w.spacing[2] > 15.0  # x runs to the left
+    labels[(labels == instance_id) & patient_right[None, None, :]] = instance_id + 1
+    return Working(w.hu, Instances(labels=labels, count=w.instances.count, sacrum=w.instances.sacrum), w.spacing,
+                   w.levels)
+
+
 def test_a_first_rib_nearer_the_vertebra_below_on_one_side_goes_back_to_t1(cervicothoracic: Working) -> None:
     # on a tilted junction T1's right transverse process can end up in T2's instance: the right
     # first rib then touches T2 most, T2 holds two ribs on the right and T1 one rib, on the left
     w = cervicothoracic
     t1 = w.levels.index("T1") + 1
-    labels = w.instances.labels.copy()
-    x = np.arange(labels.shape[2])
-    patient_right = (float(np.median(np.nonzero(labels)[2])) - x) * w.spacing[2] > 15.0  # x runs to the left
-    labels[(labels == t1) & patient_right[None, None, :]] = t1 + 1
-    moved = Working(w.hu, Instances(labels=labels, count=w.instances.count, sacrum=w.instances.sacrum), w.spacing,
-                    w.levels)
+    moved = _right_side_given_to_the_one_below(w, t1)
     ribs = _ribs(moved)
     # the right first rib is measured from T1 again, beside its mirror on the left
     assert min(ribs.evidence_of(t1).forward) > 0.75, ribs.evidence_of(t1)
@@ -331,12 +338,7 @@ def test_a_twelfth_rib_nearer_the_vertebra_below_on_one_side_goes_back_to_t12(lo
     # with a rib-less one below
     w = lower_column
     t12 = w.levels.index("T12") + 1
-    labels = w.instances.labels.copy()
-    x = np.arange(labels.shape[2])
-    patient_right = (float(np.median(np.nonzero(labels)[2])) - x) * w.spacing[2] > 15.0  # x runs to the left
-    labels[(labels == t12) & patient_right[None, None, :]] = t12 + 1
-    moved = Working(w.hu, Instances(labels=labels, count=w.instances.count, sacrum=w.instances.sacrum), w.spacing,
-                    w.levels)
+    moved = _right_side_given_to_the_one_below(w, t12)
     ribs = _ribs(moved)
     # the right twelfth rib is measured from T12 again, beside its mirror on the left
     assert ribs.evidence_of(t12).rib_on_both_sides, ribs.evidence_of(t12)

@@ -113,7 +113,9 @@ def segment_vertebrae(
 
     report(0.05, "locating the spine")
     t = time.perf_counter()
-    box = locate_spine(volume.array, volume.spacing, y_towards_back=bool(volume.affine[1, 1] > 0))
+    # which way the array's axes point in the patient (the box and the ribs need front and left)
+    y_towards_back, x_towards_left = bool(volume.affine[1, 1] > 0), bool(volume.affine[0, 2] > 0)
+    box = locate_spine(volume.array, volume.spacing, y_towards_back=y_towards_back)
     crop = volume.array[box.slices()]
     timings["locate_s"] = time.perf_counter() - t
 
@@ -158,8 +160,7 @@ def segment_vertebrae(
         # each arch follows its own pedicles there (a tilted T1's processes touch C7's)
         ribs = find_rib_anchor(work_hu, arches_from_pedicles(coarse.labels, classes_work),
                                work_spacing,  # type: ignore[arg-type]
-                               sacrum=coarse.sacrum, x_towards_left=bool(volume.affine[0, 2] > 0),
-                               y_towards_back=bool(volume.affine[1, 1] > 0))
+                               sacrum=coarse.sacrum, x_towards_left=x_towards_left, y_towards_back=y_towards_back)
         return name_levels(coarse, work_spacing, anchor, ribs=ribs)  # type: ignore[arg-type]
 
     # naming needs only the working grid: it runs beside the refinement (both mostly in

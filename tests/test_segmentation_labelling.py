@@ -71,6 +71,14 @@ def test_statistics_show_the_fracture(lumbar_case) -> None:
     assert l3["anterior_mm"] < 0.8 * neighbours_anterior
     assert l3["posterior_mm"] > l3["anterior_mm"]
     assert stats["L4"]["volume_mm3"] > 10_000 and stats["L4"]["confidence"] == 1.0
+    # the same figures from a box of the volume that holds every vertebra, placed by its origin
+    found = np.argwhere(vertebrae > 0)
+    low, high = found.min(axis=0), found.max(axis=0) + 1
+    box = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
+    confidence = np.random.default_rng(0).random(vertebrae.shape).astype(np.float32)
+    in_box = vertebra_statistics(vertebrae[box], parts[box], names, case.ct.affine, confidence[box],
+                                 origin=tuple(int(a) for a in low))
+    assert low.any() and in_box == vertebra_statistics(vertebrae, parts, names, case.ct.affine, confidence)
 
 
 def test_shift_all_levels_in_one_step(lumbar_case) -> None:

@@ -179,10 +179,6 @@ def segment_vertebrae(
         to_box = nearest_index(plan.shape, crop.shape)
         refined = Refined(gather(refined.labels, to_box), gather(refined.classes, to_box),
                           gather(refined.confidence.astype(np.float16), to_box))
-    # float16: the map only feeds the per-vertebra mean (3 decimals); a full-size float32
-    # map costs more in fresh memory pages than the refinement that fills it
-    confidence_map = np.zeros(volume.shape, dtype=np.float16)
-    confidence_map[box.slices()] = refined.confidence
     # the label maps are made on the spine's box (a quarter of a clinical CT) and then
     # placed in the scan: outside the box everything is background
     instances = Instances(labels=refined.labels, count=coarse.count,
@@ -197,7 +193,11 @@ def segment_vertebrae(
 
     from .vertebra_stats import vertebra_statistics
 
-    stats = vertebra_statistics(vertebrae, parts, names, volume.affine, confidence_map)
+    # on the spine's box, where every vertebra is; float16: the confidence only feeds the
+    # per-vertebra mean (3 decimals), and a float32 copy costs more in fresh memory pages
+    stats = vertebra_statistics(box_vertebrae, box_parts, names, volume.affine,
+                                np.asarray(refined.confidence, dtype=np.float16),
+                                origin=tuple(int(s.start) for s in box.slices()))  # type: ignore[arg-type]
     notes = list(naming.notes)
     if not stats and not instances.sacrum.any():
         # nothing to name (the naming's own notes do not apply), and a canal or disc with

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..morphology import ball
+from ..morphology import ball, diamond, dilate, erode, maximum_filter
 from .arch_geometry import (MIN_ARCH_RATIO, arch_body_ratios, lateral_bone_to_lower, return_taken_arches,
                             settle_arch_claims)
 from .classes import BONE_CLASSES, SACRUM_CLASS
@@ -159,8 +159,9 @@ def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float]) -
 
     in_plane = np.zeros((3, 3, 3), dtype=bool)
     in_plane[1] = ndimage.generate_binary_structure(2, 1)
-    steps = max(1, int(round(_CLOSE_MM / min(spacing[1], spacing[2]))))
-    closed = ndimage.binary_closing(bone, structure=in_plane, iterations=steps, border_value=0) | bone
+    # closing by the in-plane cross iterated ``steps`` times, which is the in-plane diamond
+    ring = diamond(max(1, int(round(_CLOSE_MM / min(spacing[1], spacing[2])))))[None]
+    closed = erode(dilate(bone, ring), ring) | bone
     background, n = ndimage.label(~closed, structure=in_plane)
     hole = np.ones(n + 1, dtype=bool)
     for face in (background[:, 0, :], background[:, -1, :], background[:, :, 0], background[:, :, -1]):
@@ -450,8 +451,9 @@ def local_edge(smooth: np.ndarray, spacing: Sequence[float], threshold: float) -
     from scipy import ndimage
 
     size = [2 * max(1, int(round(_LOCAL_RADIUS_MM / s))) + 1 for s in spacing]
-    peak = ndimage.maximum_filter(smooth, size=size)
-    return np.clip(_LOCAL_FRACTION * peak, BONE_HU, _LOCAL_CAP * threshold)
+    peak = maximum_filter(smooth, size)
+    peak *= _LOCAL_FRACTION  # in place: a clinical-size box is ~70 MB of float32 per copy
+    return np.clip(peak, BONE_HU, _LOCAL_CAP * threshold, out=peak)
 
 
 def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, canal: np.ndarray,
@@ -507,16 +509,21 @@ def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.nd
 
 def _inverted(smooth: np.ndarray) -> np.ndarray:
     """Flooding landscape that fills bright bone first: neighbours meet at dark joint spaces."""
-    return np.clip((1500.0 - smooth) / 10.0, 0, 255).astype(np.uint8)
+    level = np.subtract(1500.0, smooth)  # in place from here: one box-size copy, not three
+    level /= 10.0
+    return np.clip(level, 0, 255, out=level).astype(np.uint8)
 
 
 def marrow_first(smooth: np.ndarray) -> np.ndarray:
     """Flooding landscape that fills each bone from its less dense inside: neighbours meet
     on the cortex between them."""
-    return np.clip((smooth + 200.0) / 8.0, 0, 255).astype(np.uint8)
+    level = np.add(smooth, 200.0)
+    level /= 8.0
+    return np.clip(level, 0, 255, out=level).astype(np.uint8)
 
 
-def _arches_by_image(bone_mask: np.ndarray, smooth: np.ndarray, classes: np.ndarray, labels: np.ndarray,
+def _arches_by_image(bone_mask: np.ndarray, smooth: np.ndarray, inverted: np.ndarray, classes: np.ndarray,
+                     labels: np.ndarray,
                      missed: Sequence[int], index: tuple[np.ndarray, np.ndarray, np.ndarray],
                      coarse_spacing: Sequence[float], seeds: np.ndarray, core: np.ndarray) -> np.ndarray | None:
     """Which vertebra each piece of arch bone belongs to by the image, where the network found
@@ -549,8 +556,21 @@ def _arches_by_image(bone_mask: np.ndarray, smooth: np.ndarray, classes: np.ndar
     # within an arch's reach of a vertebra whose arch the network found; elsewhere as before
     reach = int(np.ceil(_ARCH_REACH_MM / min(coarse_spacing)))
     found_zone = gather(np.isin(expand_labels(labels, distance=reach), found), index)
-    landscape = np.where(found_zone, marrow_first(smooth), _inverted(smooth))
+    landscape = np.where(found_zone, marrow_first(smooth), inverted)  # ``inverted``: _inverted(smooth)
     return watershed(landscape, markers=markers, mask=bone_mask | (core > 0)).astype(np.int16)
+
+
+def _vessels(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, core_labels: np.ndarray) -> np.ndarray:
+    """A contrast-filled aorta and its calcified wall on the fine grid (never bone, never filled).
+
+    The aorta against a body is as dense as marrow (``vessels.blood_pool``); a body
+    interior the network drew over it is cleared from ``core_labels`` (in place), and the
+    wall around the lumen is the vessel's where it lies away from a body (``vessels.vessel_wall``).
+    """
+    blood = blood_pool(hu, spacing, network_bone)
+    core_labels[blood] = 0
+    blood |= vessel_wall(blood, spacing, core_labels > 0)
+    return blood
 
 
 def refine_instances(
@@ -600,15 +620,17 @@ def refine_instances(
     sub_allowed = gather(allowed[coarse_box], sub_index)
     parts_coarse = _parts_for(box_classes, coarse_spacing)
     network_bone = sub_labels > 0
-    bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
-                                         gather(missed_zone[coarse_box], sub_index),
-                                         gather(np.isin(box_classes, (2, 3, 4)), sub_index))
+    # the vessels need neither the bone nor its smoothing: on a 2-core CPU they are found
+    # beside them (scipy's and numpy's loops release the interpreter lock; same result)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        vessels = beside.submit(_vessels, sub_hu, spacing,
+                                gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index), core_labels)
+        bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
+                                             gather(missed_zone[coarse_box], sub_index),
+                                             gather(np.isin(box_classes, (2, 3, 4)), sub_index))
+        blood = vessels.result()
     all_bone = bone.copy()
     bone &= sub_allowed
-    # a contrast-filled aorta against a body is as dense as marrow: never bone, never filled
-    blood = blood_pool(sub_hu, spacing, gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index))
-    core_labels[blood] = 0  # nor is a body the network drew over it
-    blood |= vessel_wall(blood, spacing, core_labels > 0)  # and a calcified wall around it is the vessel's
     bone &= ~blood
     sub_allowed &= ~blood
     missed = missed_arches(box_labels, box_classes)
@@ -617,12 +639,13 @@ def refine_instances(
     markers = _markers(bone, sub_labels, seeds, core_labels)
     # the two floods are independent and their C loops release the interpreter lock: on a
     # 2-core CPU the image's flood of the arches runs beside the network's (same result)
+    # flooding from each instance through bright bone first: where two meet is a dark
+    # joint space (facet, costovertebral, disc), not wherever a flat growth happened to meet
+    inverted = _inverted(smooth)
     with ThreadPoolExecutor(max_workers=1) as beside:
-        by_image = beside.submit(_arches_by_image, bone, smooth, box_classes, box_labels, missed, sub_index,
+        by_image = beside.submit(_arches_by_image, bone, smooth, inverted, box_classes, box_labels, missed, sub_index,
                                  coarse_spacing, seeds, core_labels)
-        # flooding from each instance through bright bone first: where two meet is a dark
-        # joint space (facet, costovertebral, disc), not wherever a flat growth happened to meet
-        grown = watershed(_inverted(smooth), markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
+        grown = watershed(inverted, markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
         arches = by_image.result()
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..morphology import dilate
+
 __all__ = ["sacrum_bone", "part_s1_from_sacrum", "INTERIOR_MM"]
 
 #: Voxels this far from the network's S1/sacrum boundary are certainly on their own side
@@ -50,7 +52,7 @@ def _resting_on_sacrum(labels: np.ndarray, sacrum: np.ndarray, spacing: Sequence
     """The vertebra whose bone touches the sacrum most (0: none touches it enough)."""
     from scipy import ndimage
 
-    rim = ndimage.binary_dilation(sacrum) & ~sacrum & (labels > 0)
+    rim = dilate(sacrum, ndimage.generate_binary_structure(3, 1)) & ~sacrum & (labels > 0)
     if not rim.any():
         return 0
     counts = np.bincount(labels[rim].ravel())

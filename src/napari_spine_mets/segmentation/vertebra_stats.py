@@ -35,9 +35,14 @@ def body_heights(body: np.ndarray, spacing_z: float) -> dict[str, float | None]:
 
 
 def vertebra_statistics(
-    vertebrae: np.ndarray, parts: np.ndarray, names: dict[int, str], affine: np.ndarray, confidence: np.ndarray
+    vertebrae: np.ndarray, parts: np.ndarray, names: dict[int, str], affine: np.ndarray, confidence: np.ndarray,
+    origin: tuple[int, int, int] = (0, 0, 0),
 ) -> list[dict[str, Any]]:
-    """One record per vertebra label, cranial to caudal."""
+    """One record per vertebra label, cranial to caudal.
+
+    The arrays may be a box of the volume that ``affine`` belongs to, whose first voxel is
+    at index ``origin`` there (the spine's box: a quarter of a clinical CT, nothing outside it).
+    """
     from scipy import ndimage
 
     spacing = spacing_of(affine)
@@ -49,7 +54,7 @@ def vertebra_statistics(
     for label in labels:
         region = objects[label - 1]
         mask = vertebrae[region] == label
-        index = np.argwhere(mask).mean(axis=0) + [s.start for s in region]
+        index = np.argwhere(mask).mean(axis=0) + [s.start + o for s, o in zip(region, origin)]
         body = mask & (parts[region] == int(VertebraPart.BODY))
         records.append(
             {

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..morphology import ball
+from ..morphology import ball, dilate
 
 __all__ = ["blood_pool", "vessel_wall", "uniform_instances"]
 
@@ -111,8 +111,8 @@ def vessel_wall(blood: np.ndarray, spacing: Sequence[float], body_core: np.ndarr
     box = (found[0][0],) + tuple(slice(max(b.start - r, 0), min(b.stop + r, n))
                                  for b, r, n in zip(found[0][1:], reach, blood.shape[1:]))
     inside = blood[box]
-    band = ndimage.binary_dilation(inside, ball(_WALL_MM, spacing[1:])[None]) & ~inside
-    shell = ndimage.binary_dilation(body_core[box], ball(_BODY_SHELL_MM, spacing[1:])[None])  # in-plane disks
+    band = dilate(inside, ball(_WALL_MM, spacing[1:])[None]) & ~inside
+    shell = dilate(body_core[box], ball(_BODY_SHELL_MM, spacing[1:])[None])  # in-plane disks
     wall[box] = band & ~shell
     return wall
 

@@ -51,6 +51,27 @@ def test_bfloat16_and_float32_give_the_same_vertebrae(held_out_case) -> None:
     assert (a != b).sum() < 0.01 * (a > 0).sum()  # under 1 % of the vertebra voxels labelled differently
 
 
+def test_labelling_reports_its_stages_and_can_be_cancelled_between_them(held_out_case) -> None:
+    """After the network, seconds of labelling on a clinical CT: the progress bar moves and
+    a cancel is answered at the next stage, not at the end."""
+    from napari_spine_mets.segmentation.sliding_window import InferenceCancelled
+
+    seen: list[tuple[float, str]] = []
+    segment_vertebrae(held_out_case.ct, device="cpu", progress=lambda f, m: seen.append((f, m)))
+    after_network = [(f, m) for f, m in seen if f > 0.8]
+    assert [m for _, m in after_network] == ["naming levels", "finding the scan's bone",
+                                             "growing each vertebra through its bone",
+                                             "settling the arches between neighbours",
+                                             "restoring pedicles from the healthy side", "placing the labels", "done"]
+    assert [f for f, _ in after_network] == sorted(f for f, _ in after_network)
+
+    messages: list[str] = []
+    with pytest.raises(InferenceCancelled):
+        segment_vertebrae(held_out_case.ct, device="cpu", progress=lambda f, m: messages.append(m),
+                          cancel=lambda: "growing each vertebra through its bone" in messages)
+    assert messages[-1] == "growing each vertebra through its bone"  # nothing after the cancel
+
+
 def test_segment_command_writes_label_maps_in_the_input_geometry_and_a_summary(held_out_case, tmp_path, capsys) -> None:
     import json
 

@@ -116,15 +116,15 @@ def maximum_filter(array: np.ndarray, size: Sequence[int]) -> np.ndarray:
     each axis with numpy (half the time of scipy's loop on a clinical-size float32 box)."""
     if any(s % 2 == 0 or s < 1 for s in size) or len(size) != array.ndim:
         raise ValueError(f"odd window sizes, one per axis, needed: {tuple(size)} for a {array.ndim}-d array")
-    out = np.array(array, copy=True)
+    out = array
     for axis, s in enumerate(size):
         out = _running_max(out, axis, s // 2)
-    return out
+    return out.copy() if out is array else out
 
 
 def _running_max(array: np.ndarray, axis: int, half: int) -> np.ndarray:
     """Maximum over ``[i - half, i + half]`` along ``axis`` (beyond the ends ignored, as scipy's
-    reflecting edge gives for a maximum)."""
+    reflecting edge gives for a maximum); a new array, or ``array`` itself where nothing changes."""
     n = array.shape[axis]
     if half == 0 or n == 1:
         return array
@@ -141,8 +141,10 @@ def _running_max(array: np.ndarray, axis: int, half: int) -> np.ndarray:
             break
         np.maximum(ahead[along(0, n - step)], ahead[along(step, n)], out=ahead[along(0, n - step)])
         width += step
-    out = ahead.copy()  # [i - half, i + half] = ahead[i - half] and ahead[i]; near the start, ahead[0] and ahead[i]
+    # [i - half, i + half] is ahead[i - half] with ahead[i]; near the start, ahead[0] with ahead[i].
+    # In place, the far part first: numpy reads overlapping operands as they were, and the
+    # near part reads only ahead[:half], which the far part leaves alone
     shift = min(half, n)
-    np.maximum(out[along(shift, n)], ahead[along(0, n - shift)], out=out[along(shift, n)])
-    np.maximum(out[along(0, shift)], ahead[along(0, 1)], out=out[along(0, shift)])
-    return out
+    np.maximum(ahead[along(shift, n)], ahead[along(0, n - shift)], out=ahead[along(shift, n)])
+    np.maximum(ahead[along(0, shift)], ahead[along(0, 1)], out=ahead[along(0, shift)])
+    return ahead

@@ -97,7 +97,7 @@ def segment_vertebrae(
     from .resampling import normalise_ct, resample_image, working_shape
     from .rib_anchor import find_rib_anchor
     from .vessels import uniform_instances
-    from .sliding_window import fitted_patch, sliding_window_predict
+    from .sliding_window import InferenceCancelled, fitted_patch, sliding_window_predict
     from .weights import load_weights
 
     report = progress or (lambda fraction, message: None)
@@ -135,7 +135,13 @@ def segment_vertebrae(
     )
     timings["network_s"] = time.perf_counter() - t
 
-    report(0.85, "naming levels")
+    def checkpoint(fraction: float, message: str) -> None:
+        """Between the labelling's stages: cancel there (seconds apart), and say which runs."""
+        if cancel is not None and cancel():
+            raise InferenceCancelled("segmentation cancelled by the user")
+        report(0.82 + 0.15 * fraction, message)
+
+    checkpoint(0.0, "naming levels")
     t = time.perf_counter()
     # Instances and names on the working grid (fast); then each vertebra is refined on the
     # scan's own grid from its bone (``refine``), which needs only the argmax, its
@@ -170,9 +176,11 @@ def segment_vertebrae(
         hu = crop if not plan.reduced else np.rint(resample_image(crop, plan.shape).numpy()).astype(np.int16)
         refined = refine_instances(hu, plan.spacing_mm, classes_work, coarse.labels, top.numpy(),
                                    bone_probability.numpy(),
-                                   axis_id=coarse.axis_id if coarse.atlas_id is not None else None)
+                                   axis_id=coarse.axis_id if coarse.atlas_id is not None else None,
+                                   checkpoint=lambda fraction, message: checkpoint(0.1 + 0.8 * fraction, message))
         del hu
         naming = naming_job.result()
+    checkpoint(0.95, "placing the labels")
     if coarse.atlas_id is not None and coarse.atlas_top_mm is not None:
         trim_atlas(refined.labels, refined.classes, coarse.atlas_id, coarse.atlas_top_mm, plan.spacing_mm[0])
     if plan.reduced:  # back on the scan's grid, nearest neighbour

@@ -39,7 +39,7 @@ nearest-neighbour gathers (cheap), not an 8-channel trilinear resampling.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -581,6 +581,7 @@ def refine_instances(
     confidence: np.ndarray,
     bone_confidence: np.ndarray,
     axis_id: int | None = None,
+    checkpoint: Callable[[float, str], None] | None = None,
 ) -> Refined:
     """Vertebrae on the fine grid of ``hu`` from the coarse network output.
 
@@ -589,11 +590,15 @@ def refine_instances(
     with the same field of view as ``hu``. A refined voxel's confidence is the network's
     probability that it is vertebral bone; other voxels keep the network's max probability.
     ``axis_id`` is C2's instance where its dens and C1 were seen (``Instances.axis_id``): its
-    pedicles are never seeded (``_arch_seeds``).
+    pedicles are never seeded (``_arch_seeds``). ``checkpoint(fraction, message)`` is called
+    between the stages (seconds apart on a clinical CT): it reports progress and may raise
+    to cancel.
     """
     from scipy import ndimage
     from skimage.segmentation import watershed
 
+    step = checkpoint or (lambda fraction, message: None)
+    step(0.0, "finding the scan's bone")
     coarse_spacing = [f * s / c for f, s, c in zip(hu.shape, spacing, classes.shape)]
     labels = return_taken_arches(labels, classes, coarse_spacing)  # before both floods start from them
     allowed, missed_zone = territory(labels, classes, coarse_spacing)
@@ -632,6 +637,7 @@ def refine_instances(
     all_bone = bone.copy()
     bone &= sub_allowed
     bone &= ~blood
+    step(0.3, "growing each vertebra through its bone")
     sub_allowed &= ~blood
     missed = missed_arches(box_labels, box_classes)
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing, [i for i in missed if i != axis_id]),
@@ -647,6 +653,7 @@ def refine_instances(
                                  coarse_spacing, seeds, core_labels)
         grown = watershed(inverted, markers=markers, mask=bone | (core_labels > 0)).astype(np.int16)
         arches = by_image.result()
+    step(0.65, "settling the arches between neighbours")
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
@@ -659,6 +666,7 @@ def refine_instances(
     # the network's boundary fell
     sacrum = sacrum_bone(box_classes == SACRUM_CLASS, all_bone & ~blood, lambda coarse: gather(coarse, sub_index))
     grown, sacrum = part_s1_from_sacrum(grown, sacrum & (grown == 0), smooth, spacing)
+    step(0.9, "restoring pedicles from the healthy side")
     # a pedicle a lytic lesion destroyed is soft tissue to the threshold and background to
     # the network: its mirror image on the healthy side gives it back to its vertebra
     grown, restored = fill_from_mirror(grown, sub_hu, spacing, canal, body_part, canal | sacrum | blood)

@@ -82,6 +82,12 @@ class LevelNaming:
     notes: list[str] = field(default_factory=list)
 
 
+def _mean_slice(piece: np.ndarray) -> float:
+    """The mean slice index of a mask's voxels, from its per-slice counts (one pass, no index list)."""
+    counts = piece.sum(axis=tuple(range(1, piece.ndim)), dtype=np.int64)
+    return float((counts * np.arange(counts.size)).sum() / counts.sum())
+
+
 def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> Instances:
     """Split the bone classes into vertebrae, ordered cranial (id 1) to caudal.
 
@@ -122,7 +128,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     # array axis 0 runs inferior -> superior: most cranial = largest z index
     pieces = _drop_side_fragments(pieces, groups)
     pieces = _drop_slivers(pieces)
-    centroids = [float(np.nonzero(piece)[0].mean()) for piece in pieces]
+    centroids = [_mean_slice(piece) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: -centroids[i])
     markers = np.zeros(classes.shape, dtype=np.int16)
     for new_id, index in enumerate(order, start=1):

@@ -110,7 +110,7 @@ def test_a_shallow_dip_with_a_clear_disc_beside_it_is_cut() -> None:
 def _refine(case, classes: np.ndarray):
     instances = find_instances(classes, _coarse_spacing(case, classes))
     ones = np.ones(classes.shape, np.float32)
-    return instances, refine_instances(case.ct.array, case.ct.spacing, classes, instances.labels, ones, ones)
+    return instances, refine_instances(case.ct.array, case.ct.spacing, classes, instances.labels, ones)
 
 
 def _coarse_spacing(case, classes: np.ndarray) -> tuple[float, float, float]:
@@ -374,7 +374,7 @@ def test_an_arch_the_vertebra_below_took_is_given_back() -> None:
     assert (returned[t1_arch] == c7 + 1).all()  # T1's own arch lies below the midpoint
     # and on the scan's grid, where both floods start from these instances
     ones = np.ones(classes.shape, np.float32)
-    refined = refine_instances(case.ct.array, case.ct.spacing, classes, damaged, ones, ones)
+    refined = refine_instances(case.ct.array, case.ct.spacing, classes, damaged, ones)
     parts = case.parts.array
     posterior = np.isin(parts, [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
                                 int(VertebraPart.PEDICLE_RIGHT)])

@@ -144,10 +144,10 @@ def segment_vertebrae(
     checkpoint(0.0, "naming levels")
     t = time.perf_counter()
     # Instances and names on the working grid (fast); then each vertebra is refined on the
-    # scan's own grid from its bone (``refine``), which needs only the argmax, its
-    # probability and the bone probability carried over (nearest-neighbour gathers).
+    # scan's own grid from its bone (``refine``), which needs only the argmax and the bone
+    # probability carried over (nearest-neighbour gathers).
     with torch.inference_mode():
-        top, argmax = probabilities.max(dim=0)
+        argmax = probabilities.argmax(dim=0)
         bone_probability = probabilities[1:5].sum(dim=0)
     classes_work = argmax.numpy().astype(np.uint8)
     work_spacing = tuple(float(c) * s / w for c, s, w in zip(crop.shape, volume.spacing, shape))
@@ -174,8 +174,7 @@ def segment_vertebrae(
     with ThreadPoolExecutor(max_workers=1) as beside:
         naming_job = beside.submit(named)
         hu = crop if not plan.reduced else np.rint(resample_image(crop, plan.shape).numpy()).astype(np.int16)
-        refined = refine_instances(hu, plan.spacing_mm, classes_work, coarse.labels, top.numpy(),
-                                   bone_probability.numpy(),
+        refined = refine_instances(hu, plan.spacing_mm, classes_work, coarse.labels, bone_probability.numpy(),
                                    axis_id=coarse.axis_id if coarse.atlas_id is not None else None,
                                    checkpoint=lambda fraction, message: checkpoint(0.1 + 0.8 * fraction, message))
         del hu
@@ -186,7 +185,7 @@ def segment_vertebrae(
     if plan.reduced:  # back on the scan's grid, nearest neighbour
         to_box = nearest_index(plan.shape, crop.shape)
         refined = Refined(gather(refined.labels, to_box), gather(refined.classes, to_box),
-                          gather(refined.confidence.astype(np.float16), to_box))
+                          gather(refined.confidence, to_box))
     # the label maps are made on the spine's box (a quarter of a clinical CT) and then
     # placed in the scan: outside the box everything is background
     instances = Instances(labels=refined.labels, count=coarse.count,
@@ -201,10 +200,8 @@ def segment_vertebrae(
 
     from .vertebra_stats import vertebra_statistics
 
-    # on the spine's box, where every vertebra is; float16: the confidence only feeds the
-    # per-vertebra mean (3 decimals), and a float32 copy costs more in fresh memory pages
-    stats = vertebra_statistics(box_vertebrae, box_parts, names, volume.affine,
-                                np.asarray(refined.confidence, dtype=np.float16),
+    # on the spine's box, where every vertebra is
+    stats = vertebra_statistics(box_vertebrae, box_parts, names, volume.affine, refined.confidence,
                                 origin=tuple(int(s.start) for s in box.slices()))  # type: ignore[arg-type]
     notes = list(naming.notes)
     if not stats and not instances.sacrum.any():

@@ -417,6 +417,38 @@ def test_transverse_process_tips_an_upper_vertebra_took_go_to_the_one_below() ->
     assert (lateral_bone_to_lower(damaged, not_body, no_arch, labels, spacing, case.ct.spacing) == damaged).all()
 
 
+def test_a_found_arch_the_vertebra_below_holds_above_their_midpoint_goes_back_up() -> None:
+    # fresh necks 611000-611007 and benchmark 220005: C7's long spinous process lies on T1's, and
+    # where the network's arch voxels and the image's flood both gave it to T1 nothing disputed
+    # it. Its midline bone above the two bodies' midpoint (their frame) is C7's, arch found or not.
+    from napari_spine_mets.segmentation.refine import _upper_arch_in_frame
+
+    levels = ("C5", "C6", "C7", "T1", "T2", "T3")
+    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(1.5, 0.7, 0.7), fov_mm=200, lesions=(),
+                                         fracture=None, include_sacrum=False))
+    truth, parts = case.vertebrae.array, case.parts.array
+    classes, spacing = _coarse(case, target_from_truth(parts, truth))  # the arches found
+    labels = find_instances(classes, spacing).labels
+    lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
+    for instance, level in enumerate(levels, start=1):
+        lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
+    grown = lookup[truth]
+    not_body = parts != int(VertebraPart.BODY)
+    # every vertebra's own arch stays its own
+    assert (_upper_arch_in_frame(grown, classes, labels, spacing, case.ct.spacing, not_body) == grown).all()
+    c7 = levels.index("C7") + 1
+    canal = np.argwhere(parts == int(VertebraPart.CANAL)).mean(axis=0) * np.asarray(case.ct.spacing)
+    ys = np.arange(truth.shape[1])[None, :, None] * case.ct.spacing[1]
+    xs = np.arange(truth.shape[2])[None, None, :] * case.ct.spacing[2]
+    spinous = ((grown == c7) & (parts == int(VertebraPart.POSTERIOR_ELEMENTS)) & (np.abs(xs - canal[2]) <= 10.0)
+               & (ys >= canal[1] + 15.0))
+    damaged = np.where(spinous, c7 + 1, grown).astype(grown.dtype)
+    mended = _upper_arch_in_frame(damaged, classes, labels, spacing, case.ct.spacing, not_body)
+    assert (mended[~spinous] == damaged[~spinous]).all()  # nothing else moves
+    # the part above the midpoint comes back (most of this process slopes below it and stays: a limit)
+    assert (mended[spinous] == c7).sum() > 50
+
+
 def test_neighbours_frame_runs_along_the_tilted_column_not_the_scanner_axis() -> None:
     from napari_spine_mets.segmentation.arch_geometry import pair_coordinates
 

@@ -7,6 +7,8 @@ elements missed), so each test fails if the classical step it checks does not wo
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -383,23 +385,32 @@ def test_an_arch_the_vertebra_below_took_is_given_back() -> None:
         assert (arch == levels.index(level) + 1).mean() > 0.8, level
 
 
-def test_transverse_process_tips_an_upper_vertebra_took_go_to_the_one_below() -> None:
-    # benchmark necks 220005 and 220007: on a column leaning forward at the cervicothoracic
-    # junction the tips of T1's transverse processes, 33-40 mm out to the side at the level
-    # of the C7 / T1 midpoint, went to C7. Here they are handed to C7 on the true labels.
-    from napari_spine_mets.segmentation.arch_geometry import body_frames, lateral_bone_to_lower, pair_lateral_mm
-
+@pytest.fixture(scope="module")
+def cervicothoracic_truth():
+    """A C5-T3 neck's true labels as instances 1-6 ("grown"), with the network's classes and
+    instances on the working grid taken from the truth (the arches found)."""
     levels = ("C5", "C6", "C7", "T1", "T2", "T3")
     case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(1.5, 0.7, 0.7), fov_mm=200, lesions=(),
                                          fracture=None, include_sacrum=False))
     truth, parts = case.vertebrae.array, case.parts.array
     classes, spacing = _coarse(case, target_from_truth(parts, truth))
-    labels = find_instances(classes, spacing).labels
     lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
     for instance, level in enumerate(levels, start=1):
         lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
-    grown = lookup[truth]
-    not_body = parts != int(VertebraPart.BODY)
+    return SimpleNamespace(case=case, levels=levels, parts=parts, classes=classes, spacing=spacing,
+                           labels=find_instances(classes, spacing).labels, grown=lookup[truth],
+                           not_body=parts != int(VertebraPart.BODY))
+
+
+def test_transverse_process_tips_an_upper_vertebra_took_go_to_the_one_below(cervicothoracic_truth) -> None:
+    # benchmark necks 220005 and 220007: on a column leaning forward at the cervicothoracic
+    # junction the tips of T1's transverse processes, 33-40 mm out to the side at the level
+    # of the C7 / T1 midpoint, went to C7. Here they are handed to C7 on the true labels.
+    from napari_spine_mets.segmentation.arch_geometry import body_frames, lateral_bone_to_lower, pair_lateral_mm
+
+    t = cervicothoracic_truth
+    case, levels, parts, classes, spacing = t.case, t.levels, t.parts, t.classes, t.spacing
+    labels, grown, not_body = t.labels, t.grown, t.not_body
     # each vertebra's own bone stays its own: its arch never lies far out below the midpoint
     assert (lateral_bone_to_lower(grown, not_body, classes, labels, spacing, case.ct.spacing) == grown).all()
     c7 = levels.index("C7") + 1
@@ -417,29 +428,21 @@ def test_transverse_process_tips_an_upper_vertebra_took_go_to_the_one_below() ->
     assert (lateral_bone_to_lower(damaged, not_body, no_arch, labels, spacing, case.ct.spacing) == damaged).all()
 
 
-def test_a_found_arch_the_vertebra_below_holds_above_their_midpoint_goes_back_up() -> None:
+def test_a_found_arch_the_vertebra_below_holds_above_their_midpoint_goes_back_up(cervicothoracic_truth) -> None:
     # fresh necks 611000-611007 and benchmark 220005: C7's long spinous process lies on T1's, and
     # where the network's arch voxels and the image's flood both gave it to T1 nothing disputed
     # it. Its midline bone above the two bodies' midpoint (their frame) is C7's, arch found or not.
     from napari_spine_mets.segmentation.refine import _upper_arch_in_frame
 
-    levels = ("C5", "C6", "C7", "T1", "T2", "T3")
-    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(1.5, 0.7, 0.7), fov_mm=200, lesions=(),
-                                         fracture=None, include_sacrum=False))
-    truth, parts = case.vertebrae.array, case.parts.array
-    classes, spacing = _coarse(case, target_from_truth(parts, truth))  # the arches found
-    labels = find_instances(classes, spacing).labels
-    lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
-    for instance, level in enumerate(levels, start=1):
-        lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
-    grown = lookup[truth]
-    not_body = parts != int(VertebraPart.BODY)
+    t = cervicothoracic_truth
+    case, levels, parts, classes, spacing = t.case, t.levels, t.parts, t.classes, t.spacing
+    labels, grown, not_body = t.labels, t.grown, t.not_body
     # every vertebra's own arch stays its own
     assert (_upper_arch_in_frame(grown, classes, labels, spacing, case.ct.spacing, not_body) == grown).all()
     c7 = levels.index("C7") + 1
     canal = np.argwhere(parts == int(VertebraPart.CANAL)).mean(axis=0) * np.asarray(case.ct.spacing)
-    ys = np.arange(truth.shape[1])[None, :, None] * case.ct.spacing[1]
-    xs = np.arange(truth.shape[2])[None, None, :] * case.ct.spacing[2]
+    ys = np.arange(grown.shape[1])[None, :, None] * case.ct.spacing[1]
+    xs = np.arange(grown.shape[2])[None, None, :] * case.ct.spacing[2]
     spinous = ((grown == c7) & (parts == int(VertebraPart.POSTERIOR_ELEMENTS)) & (np.abs(xs - canal[2]) <= 10.0)
                & (ys >= canal[1] + 15.0))
     damaged = np.where(spinous, c7 + 1, grown).astype(grown.dtype)

@@ -202,7 +202,7 @@ def segment_vertebrae(
 
     # on the spine's box, where every vertebra is
     stats = vertebra_statistics(box_vertebrae, box_parts, names, volume.affine, refined.confidence,
-                                origin=tuple(int(s.start) for s in box.slices()))  # type: ignore[arg-type]
+                                origin=(box.z[0], box.y[0], box.x[0]))
     notes = list(naming.notes)
     if not stats and not instances.sacrum.any():
         # nothing to name (the naming's own notes do not apply), and a canal or disc with

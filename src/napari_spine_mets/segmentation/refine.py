@@ -372,7 +372,7 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     out = grown.copy()
     for lower in range(2, int(labels.max()) + 1):
         upper = lower - 1
-        if upper < 1 or lower > len(boxes) or boxes[lower - 1] is None:
+        if lower > len(boxes) or boxes[lower - 1] is None:
             continue
         found = points_in_pair_frame(grown, boxes[lower - 1], lower, not_body, upper, lower, centre, behind, spacing)
         if found is None:
@@ -460,8 +460,6 @@ def local_edge(smooth: np.ndarray, spacing: Sequence[float], threshold: float) -
     0.885/0.929/0.954, cap 1.0 and 1.2 lower again). The local edge was too generous at thick
     cortex: most of the bone labelled outside the truth lay within one voxel of its surface.
     """
-    from scipy import ndimage
-
     size = [2 * max(1, int(round(_LOCAL_RADIUS_MM / s))) + 1 for s in spacing]
     peak = maximum_filter(smooth, size)
     peak *= _LOCAL_FRACTION  # in place: a clinical-size box is ~70 MB of float32 per copy
@@ -647,8 +645,8 @@ def refine_instances(
     all_bone = bone.copy()
     bone &= sub_allowed
     bone &= ~blood
-    step(0.3, "growing each vertebra through its bone")
     sub_allowed &= ~blood
+    step(0.3, "growing each vertebra through its bone")
     missed = missed_arches(box_labels, box_classes)
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing, [i for i in missed if i != axis_id]),
                    sub_index)

@@ -345,3 +345,42 @@ def test_a_twelfth_rib_nearer_the_vertebra_below_on_one_side_goes_back_to_t12(lo
     assert ribs.evidence_of(t12 + 1).ribless
     assert ribs.anchor_id == t12 and ribs.confident
     assert _named(name_levels(moved.instances, moved.spacing, ribs=ribs).levels) == w.levels
+
+
+def _lateral_evidence(values: list[float]) -> list[RibEvidence]:
+    """Instances 1..n, each with ``value`` as its lateral rib evidence on both sides."""
+    return [RibEvidence(i, v, v) for i, v in enumerate(values, start=1)]
+
+
+@pytest.mark.parametrize("values, cleared", [
+    ([1.0] * 3 + [0.0] * 5 + [0.7], [9]),  # thorax, five lumbar, S1 beside the iliac wings
+    ([1.0] * 3 + [0.0] * 3 + [0.7, 0.6], [7, 8]),
+    ([1.0] * 3 + [0.0] * 2 + [0.7], []),  # two rib-less between: a gap in the thorax, flagged elsewhere
+    ([0.0] * 4 + [0.9], []),  # nothing rib-bearing above: a cervical view's T1, or nothing to anchor
+    ([1.0] * 3 + [0.0, 0.3, 0.0, 0.0] + [0.7], []),  # a run broken by unclear evidence
+    ([1.0] * 3 + [0.0] * 5, []),  # the lowest bears no ribs: nothing to clear
+])
+def test_bone_beside_the_lowest_vertebrae_below_a_lumbar_run_is_not_ribs(values: list[float], cleared: list[int]) -> None:
+    from napari_spine_mets.segmentation.rib_anchor import _pelvis_not_ribs
+
+    kept, found, run = _pelvis_not_ribs(_lateral_evidence(values))
+    assert found == cleared
+    assert [v.instance_id for v in kept if v.has_ribs] == [i for i, v in enumerate(values, start=1)
+                                                          if v >= 0.5 and i not in cleared]
+    assert run == (0 if not cleared else cleared[0] - 4)
+
+
+def test_a_view_ending_at_s1_with_the_sacrum_cut_off_is_named_from_t12() -> None:
+    # fresh T3-S1 case 641001 ends 20 mm below S1's top endplate: 3.5 cm³ of sacrum is in view,
+    # too little to anchor on, and the iliac wings beside S1 scored as S1's ribs, so that no
+    # vertebra was rib-bearing with a rib-less one below and every level was left unnamed
+    from napari_spine_mets.synthetic.params import THORACOLUMBAR_LEVELS
+
+    w = _synthetic(random_params(641001, THORACOLUMBAR_LEVELS))
+    assert w.levels[0] == "T3" and w.levels[-1] == "S1" and w.levels.count("S1") == 1
+    ribs = _ribs(w)
+    t12 = w.levels.index("T12") + 1
+    assert ribs.anchor_id == t12 and ribs.confident
+    assert f"the bone beside vertebra {len(w.levels)}, below 5 rib-less ones, taken for the pelvis" in ribs.describe()
+    naming = name_levels(w.instances, w.spacing, ribs=ribs)
+    assert _named(naming.levels) == w.levels and naming.confident and not naming.notes

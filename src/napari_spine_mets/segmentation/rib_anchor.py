@@ -93,6 +93,12 @@ RIBLESS_ABOVE_FIRST_RIB = 2
 HAS_RIBS_EVIDENCE = 0.5
 #: Evidence on both sides below which a vertebra is called rib-less with some certainty.
 RIBLESS_EVIDENCE = 0.2
+#: Ribs are borne by T1-T12 (and a lumbar rib by L1, next to T12): "rib" evidence on the lowest
+#: vertebrae in view, below at least this many clearly rib-less ones that lie below rib-bearing
+#: ones, is the pelvis beside S1 or L5 (iliac wings, sacral alae) where the view cuts the sacrum
+#: off below S1, not ribs. On T3-S1 641001 (3.5 cm³ of sacrum in view) S1 scored 0.72 / 0.64,
+#: and every level was left unnamed.
+MIN_RIBLESS_RUN_ABOVE_PELVIS = 3
 
 
 @dataclass(frozen=True)
@@ -222,7 +228,11 @@ def find_rib_anchor(
                              cut_by_view=tuple(found.cut[i]),  # type: ignore[arg-type]
                              forward=(round(found.forward[i][0], 3), round(found.forward[i][1], 3)))
                  for i in range(1, n + 1)]
+    vertebrae, pelvic, ribless_run = _pelvis_not_ribs(vertebrae)
     anchor = _decide(vertebrae)
+    if pelvic:
+        which = f"vertebra {pelvic[0]}" if len(pelvic) == 1 else f"vertebrae {pelvic}"
+        anchor.reason += f"; the bone beside {which}, below {ribless_run} rib-less ones, taken for the pelvis, not ribs"
     anchor.first_rib = _first_rib(vertebrae)
     anchor.evidence_map = found.evidence_map
     anchor.grown_labels = found.grown
@@ -532,6 +542,28 @@ def _first_rib(vertebrae: list[RibEvidence]) -> FirstRib:
     notes = () if sure else (f"ribs seen on one side only of vertebra {below.instance_id}, below the first rib-bearing "
                              "one: levels counted from it as T1 are a suggestion: confirm one level",)
     return FirstRib(first.instance_id, sure, "rib-less vertebrae above it and ribs on the one below", notes)
+
+
+def _pelvis_not_ribs(vertebrae: list[RibEvidence]) -> tuple[list[RibEvidence], list[int], int]:
+    """(the evidence with the pelvis' "ribs" cleared, the instances cleared, how many rib-less
+    vertebrae lie between them and the ribs): the rib-bearing
+    vertebrae at the bottom of the view when at least ``MIN_RIBLESS_RUN_ABOVE_PELVIS`` clearly
+    rib-less vertebrae separate them from rib-bearing ones above (the lumbar spine between
+    the thorax and the pelvis). Without rib-bearing vertebrae above the run nothing is cleared:
+    a cervical view's lowest vertebra bearing ribs is T1's question (``_first_rib``)."""
+    tail = len(vertebrae)
+    while tail > 0 and vertebrae[tail - 1].rib_on_either_side:
+        tail -= 1
+    run = tail
+    while run > 0 and vertebrae[run - 1].ribless_either_way:
+        run -= 1
+    thorax_above = run > 0 and vertebrae[run - 1].rib_on_either_side
+    if tail == len(vertebrae) or tail - run < MIN_RIBLESS_RUN_ABOVE_PELVIS or not thorax_above:
+        return vertebrae, [], 0
+    cleared = [v.instance_id for v in vertebrae[tail:]]
+    log.info("bone beside vertebra(e) %s, below %d rib-less ones, is the pelvis, not ribs", cleared, tail - run)
+    kept = vertebrae[:tail] + [RibEvidence(v.instance_id, 0.0, 0.0, cut_by_view=v.cut_by_view) for v in vertebrae[tail:]]
+    return kept, cleared, tail - run
 
 
 def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:

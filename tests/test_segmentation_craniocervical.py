@@ -137,6 +137,21 @@ def test_a_stray_voxel_beside_the_peg_does_not_hide_the_dens() -> None:
     assert find_dens(body, spacing) is None
 
 
+def test_the_dens_width_is_measured_between_voxel_centres() -> None:
+    # fresh neck 640011: the peg's base, where it meets the body, was 8 voxels across on a
+    # 2.0013 mm grid; counted edge to edge that is 16.01 mm, over the 16 mm bound, and the
+    # dens was missed (C1 then joined C2)
+    spacing = (2.0, 2.0013, 2.0013)
+    body = np.zeros((24, 30, 30), dtype=bool)
+    body[2:10, 5:15, 5:15] = True  # the body proper, 20 mm across
+    body[10, 8:12, 6:14] = True  # the base: 8 voxels across, 14.0 mm between the outer centres
+    body[11:18, 8:12, 8:12] = True  # the peg, 8 mm across
+    dens = find_dens(body, spacing)
+    assert dens is not None and dens.body_top == 9 and dens.peg_top == 17
+    body[10, 8:12, 5:15] = True  # ten voxels: 18.0 mm between centres, wider than any dens
+    assert find_dens(body, spacing) is None
+
+
 def test_the_dens_and_the_sacrum_must_agree_on_the_count() -> None:
     classes, truth, spacing = _working(("C1", "C2", "C3", "C4"), (2.0, 0.8, 0.8))
     instances = find_instances(classes, spacing)

@@ -28,7 +28,7 @@ MIN_DENS_MM = 7.0
 #: A slice of the body whose area is below this fraction of the body's largest area is peg, not body
 #: (the dens is ~10 mm across, C2's body ~16 x 16 mm: ~0.3 of it).
 DENS_AREA_FRACTION = 0.55
-#: The dens is a narrow column: at most this wide (mm) in either direction (it is ~10 mm); a body
+#: The dens is a narrow column: at most this wide (mm, between voxel centres) in either direction (it is ~10 mm); a body
 #: cut obliquely by the top of the view also narrows upwards, but over its whole width.
 MAX_DENS_WIDTH_MM = 16.0
 #: C1's bone lies within this distance (mm, in plane) of the dens: its lateral masses and arches.
@@ -80,9 +80,12 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
     # each slice's largest piece: a stray voxel of body class beside the peg (a lateral mass'
     # edge) made a 10 mm dens 20 mm wide, and a neck's dens was missed
     column = np.stack([largest_piece(plane) for plane in body[body_top + 1 : top + 1]])
+    # the width between the outermost voxel centres: counting whole edge voxels made an
+    # 8-voxel base on a 2.001 mm grid 16.01 mm wide, and fresh neck 640011 lost its dens, C1
+    # joined C2 (C1 / C2 0.58 / 0.59)
     for plane in column:
         ys, xs = np.nonzero(plane)
-        if max((np.ptp(ys) + 1) * spacing[1], (np.ptp(xs) + 1) * spacing[2]) > MAX_DENS_WIDTH_MM:
+        if max(np.ptp(ys) * spacing[1], np.ptp(xs) * spacing[2]) > MAX_DENS_WIDTH_MM:
             return None
     ys, xs = np.nonzero(column.any(axis=0))
     return Dens(body_top=body_top, peg_top=top, centre_yx=(float(ys.mean()), float(xs.mean())))

@@ -282,6 +282,22 @@ def test_an_oblique_disc_is_cut_along_its_plane() -> None:
     assert upper[above].mean() > 0.99 and lower[below].mean() > 0.99
 
 
+def test_only_the_disc_met_at_the_dip_sets_the_cut() -> None:
+    # a flat disc at the dip between two bodies, and, where the column leans, a piece of the
+    # next disc down within the plane's window at the back of the footprint (fresh neck 614000:
+    # the T1/T2 disc pulled the C7/T1 cut down, and T1 kept only its lowest slices)
+    from napari_spine_mets.segmentation.labelling import _disc_surface
+
+    classes = np.zeros((40, 40, 40), dtype=np.uint8)
+    zz, yy, xx = np.mgrid[:40, :40, :40]
+    inside = (yy - 20) ** 2 + (xx - 20) ** 2 <= 12.0**2
+    classes[inside & (zz >= 3) & (zz <= 37)] = 1
+    classes[inside & (np.abs(zz - 20) <= 1)] = 6  # the disc at the dip
+    classes[inside & (zz >= 16) & (zz <= 17) & (yy >= 14)] = 6  # the next one: slice 18 between them
+    height = _disc_surface(classes, inside[0], 20, (2.0, 2.0, 2.0))
+    assert np.allclose(height[inside[0]], 20.0, atol=0.05)  # both together tilted it to 18.2-19.3
+
+
 def test_an_arch_hanging_over_the_level_below_stays_with_its_vertebra(thoracic_case) -> None:
     # the network found the arches: which vertebra each arch voxel belongs to is the question
     case = thoracic_case

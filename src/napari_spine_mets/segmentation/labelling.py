@@ -390,12 +390,22 @@ def _disc_surface(classes: np.ndarray, footprint: np.ndarray, k: int, spacing: t
     within ``_DISC_WINDOW_MM`` of the dip, over
     the body's footprint, give the disc's plane (least squares); its tilt is bounded by
     ``_MAX_DISC_TILT`` (discs are within ~25 degrees of the endplates' plane), and with
-    too little disc seen the flat cut at ``k`` stays.
+    too little disc seen the flat cut at ``k`` stays. Only the disc met at the dip counts
+    (the pieces of disc class that reach its slices): where the column leans, the next disc
+    up or down also comes within the window over part of the footprint, and on fresh neck
+    614000 (C7 on a T1 crushed by 42 %, the column leaning ~45 degrees) the T1/T2 disc
+    pulled the plane down: T1 kept only its lowest slices, which were then dropped as a
+    fragment beside T2, and every level above was named one too low.
     """
+    from scipy import ndimage
+
     flat = np.full(footprint.shape, float(k))
     window = max(1, int(round(_DISC_WINDOW_MM / spacing[0])))
     low, high = max(0, k - window), min(classes.shape[0], k + window + 1)
-    zs, ys, xs = np.nonzero((classes[low:high] == 6) & footprint[None])
+    disc = (classes[low:high] == 6) & footprint[None]
+    pieces, _ = ndimage.label(disc, structure=np.ones((3, 3, 3), bool))
+    at_dip = np.unique(pieces[max(0, k - 1 - low) : k + 2 - low])
+    zs, ys, xs = np.nonzero(np.isin(pieces, at_dip[at_dip > 0]))
     if zs.size * spacing[1] * spacing[2] < _MIN_DISC_MM2:
         return flat
     design = np.column_stack([np.ones(zs.size), ys * spacing[1], xs * spacing[2]])

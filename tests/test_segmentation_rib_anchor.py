@@ -360,7 +360,8 @@ def _lateral_evidence(values: list[float]) -> list[RibEvidence]:
     ([1.0] * 3 + [0.0, 0.3, 0.0, 0.0] + [0.7], []),  # a run broken by unclear evidence
     ([1.0] * 3 + [0.0] * 5, []),  # the lowest bears no ribs: nothing to clear
 ])
-def test_bone_beside_the_lowest_vertebrae_below_a_lumbar_run_is_not_ribs(values: list[float], cleared: list[int]) -> None:
+def test_bone_beside_the_lowest_vertebrae_below_a_lumbar_run_is_not_ribs(values: list[float],
+                                                                         cleared: list[int]) -> None:
     from napari_spine_mets.segmentation.rib_anchor import _pelvis_not_ribs
 
     kept, found, run = _pelvis_not_ribs(_lateral_evidence(values))

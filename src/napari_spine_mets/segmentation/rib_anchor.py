@@ -28,7 +28,8 @@ The most caudal rib-bearing vertebra is taken as T12, but only with a rib-less v
 below it is the count called sure: if the field of view stops under the lowest rib, the
 ribs below could be out of view. Eleven or thirteen rib pairs and lumbosacral transitional
 vertebrae cannot be told from ribs alone; ``labelling.name_levels`` flags them when the
-sacrum's count disagrees.
+sacrum's count disagrees. Rib-like bone beside the lowest vertebrae in view, below a run of
+rib-less (lumbar) ones, is the pelvis, not ribs (``_pelvis_not_ribs``).
 
 Orientation: arrays are (z, y, x) with axis 0 running inferior -> superior (the project's
 convention, id 1 = most cranial instance), y towards the patient's back and x towards the
@@ -562,7 +563,8 @@ def _pelvis_not_ribs(vertebrae: list[RibEvidence]) -> tuple[list[RibEvidence], l
         return vertebrae, [], 0
     cleared = [v.instance_id for v in vertebrae[tail:]]
     log.info("bone beside vertebra(e) %s, below %d rib-less ones, is the pelvis, not ribs", cleared, tail - run)
-    kept = vertebrae[:tail] + [RibEvidence(v.instance_id, 0.0, 0.0, cut_by_view=v.cut_by_view) for v in vertebrae[tail:]]
+    cleared_evidence = [RibEvidence(v.instance_id, 0.0, 0.0, cut_by_view=v.cut_by_view) for v in vertebrae[tail:]]
+    kept = vertebrae[:tail] + cleared_evidence
     return kept, cleared, tail - run
 
 

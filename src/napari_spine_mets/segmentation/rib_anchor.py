@@ -585,6 +585,14 @@ def _decide(vertebrae: list[RibEvidence]) -> RibAnchor:
                      "more rib-bearing vertebrae may lie below the field of view, so it cannot be called T12")
         reason = f"ribs seen on {sides}; no vertebra below in view"
         certainty = 0.0
+    elif any(below.cut_by_view) and below.instance_id == len(vertebrae):
+        # the lowest vertebra in view, whose rib-like bone runs out of the view before it can
+        # be measured: a twelfth rib sloping down and out, as likely as not (fresh T9-T12
+        # 662001: T12 0.44 / 0.45, cut on both sides, and T11 was offered as T12)
+        return RibAnchor(vertebrae, None, False, 0.0, "", [
+            f"rib-like bone of vertebra {below.instance_id}, the lowest in view, below the last clearly rib-bearing "
+            f"one ({last.instance_id}), runs out of the field of view: it may be a twelfth rib, so no level is "
+            "suggested from the ribs"])
     elif not below.ribless:
         notes.append(f"weak or cut-off rib evidence on vertebra {below.instance_id} below the last rib-bearing one: "
                      "a short 12th rib or a lumbar rib? check the level count")

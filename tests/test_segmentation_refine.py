@@ -17,7 +17,7 @@ from napari_spine_mets.segmentation.classes import SACRUM_CLASS, target_from_tru
 from napari_spine_mets.segmentation.labelling import find_instances
 from napari_spine_mets.segmentation.refine import body_span, gather, nearest_index, refine_instances, territory
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
-from napari_spine_mets.synthetic import SpineParams, generate_spine_ct
+from napari_spine_mets.synthetic import FractureSpec, SpineParams, generate_spine_ct
 
 WORKING_MM = 2.0
 
@@ -697,3 +697,36 @@ def test_a_marrow_dense_hole_a_body_encloses_is_filled_and_a_disc_dark_one_is_no
     assert (filled[0][hole] == 3).all()
     assert (filled[1][hole] == 0).all()
     assert (filled[:, disc_shape & ~hole] == 3).all() and not filled[:, ~disc_shape].any()
+
+
+def test_pedicles_of_a_crushed_body_the_vertebra_above_took_are_given_back() -> None:
+    # fresh case 671003, L2 crushed by 49 %: its arch keeps its height and rises above what is
+    # left of the body, and the network gave the arch's upper part, pedicles included, to L1
+    # (L2 0.725, L1 0.863). The instances made from the true classes do the same: L1 holds
+    # two groups of pedicle voxels, its own and L2's, and L2 none.
+    from napari_spine_mets.segmentation.arch_geometry import return_taken_pedicles
+
+    levels = ("T12", "L1", "L2", "L3")
+    l1, l2 = levels.index("L1") + 1, levels.index("L2") + 1
+    posterior_parts = [int(VertebraPart.POSTERIOR_ELEMENTS), int(VertebraPart.PEDICLE_LEFT),
+                       int(VertebraPart.PEDICLE_RIGHT)]
+    for fracture in (None, FractureSpec("L2", 0.49, "crush")):
+        case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(1.0, 0.9, 0.9), fov_mm=200,
+                                             lesions=(), fracture=fracture, include_sacrum=False))
+        truth = case.vertebrae.array
+        classes, spacing = _coarse(case, target_from_truth(case.parts.array, truth))
+        labels = find_instances(classes, spacing).labels
+        returned = return_taken_pedicles(labels, classes, spacing)
+        if fracture is None:
+            assert (returned == labels).all()  # one group of pedicles each: nothing moves
+            continue
+        assert not ((labels == l2) & np.isin(classes, (3, 4))).any()  # L2's pedicles all L1's
+        assert ((returned == l2) & np.isin(classes, (3, 4))).sum() > 100
+        # on the scan's grid, where both floods start from these instances (without the
+        # return: L2 kept 48 % of its arch, Dice 0.805; L1 0.893)
+        ones = np.ones(classes.shape, np.float32)
+        refined = refine_instances(case.ct.array, case.ct.spacing, classes, labels, ones).labels
+        posterior = np.isin(case.parts.array, posterior_parts)
+        for level, instance, share in (("L1", l1, 0.9), ("L2", l2, 0.7)):
+            arch = refined[(truth == TOTALSEG_VERTEBRA_IDS[level]) & posterior]
+            assert (arch == instance).mean() > share, level

@@ -42,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 __all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "points_in_pair_frame", "settle_arch_claims",
-           "canal_behind_bodies", "arch_body_ratios", "return_taken_arches", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
+           "canal_behind_bodies", "arch_body_ratios", "return_taken_arches", "return_taken_pedicles", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
 
 _BODY_CLASS = 1
 _ARCH_CLASSES = (2, 3, 4)
@@ -76,6 +76,11 @@ _LATERAL_FROM_R_MM = -5.0
 #: body (the network gives it a few voxels: 255-541) and its lateral masses lie far out to the
 #: side; C2 with C1's ring merged in (tuning neck 594006): 6.96. Other vertebrae 1.3-3.1.
 _RING_RATIO = 4.0
+#: Two groups of one vertebra's pedicle voxels this far apart (mm, along the pair's axis) are two
+#: vertebrae's pedicles (``return_taken_pedicles``); one pair spans 8-18 mm with no gap.
+_PEDICLE_GAP_MM = 4.0
+#: ... when the upper group holds at least this share of them (else it is a stray).
+_PEDICLE_GROUP_SHARE = 0.25
 
 
 def body_frames(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float]
@@ -256,6 +261,53 @@ def return_taken_arches(labels: np.ndarray, classes: np.ndarray, coarse_spacing:
         log.info("instance %d had %.2f arch voxels per body voxel against its neighbours' %.2f and %.2f: "
                  "%d arch voxels above the midpoint taken back from the one below", upper, ratios[upper],
                  ratios[upper - 1], ratios[upper + 1], len(above))
+    return returned
+
+
+def return_taken_pedicles(labels: np.ndarray, classes: np.ndarray, coarse_spacing: Sequence[float]) -> np.ndarray:
+    """``labels`` with the pedicles a vertebra's upper neighbour took given back to it.
+
+    A vertebra has one pair of pedicles, at the upper part of its body. Where a body is
+    crushed (a pathologic fracture) its arch keeps its height and rises above what is left
+    of the body, and the network gave the upper part of that arch, pedicles included, to
+    the vertebra above, whose own pedicles lie higher: its pedicle voxels then form two
+    groups along the pair's axis, split by ``_PEDICLE_GAP_MM`` or more. The lower group,
+    below the pair's midpoint, is the lower vertebra's when that one holds fewer pedicle
+    voxels of its own than the group. Its arch voxels near the canal up to the group's top
+    go with it (the laminae and processes the pedicles carry; a spinous process hanging
+    down far behind the canal stays the upper vertebra's).
+    """
+    centre, pedicle_centre = body_frames(classes, labels, coarse_spacing)
+    spacing = np.asarray(coarse_spacing, dtype=float)
+    pedicle = np.isin(classes, _PEDICLE_CLASSES)
+    arch = np.isin(classes, _ARCH_CLASSES)
+    returned = labels.copy()
+    for upper in sorted(centre):
+        lower = upper + 1
+        frame = _pair_frame(upper, lower, centre, pedicle_centre)
+        points = np.argwhere(arch & (labels == upper))
+        if frame is None or len(points) < 2:
+            continue
+        mid, axis, _, back = frame
+        relative = (points + 0.5) * spacing - mid
+        along_mm, behind_mm = relative @ axis, relative @ back  # from the pair's midpoint
+        is_pedicle = pedicle[tuple(points.T)]
+        order = np.sort(along_mm[is_pedicle])
+        if order.size < 2:
+            continue
+        gaps = np.diff(order)
+        cut = int(np.argmax(gaps))
+        top = float(order[cut])  # the lower group's top
+        lower_group = int(cut + 1)
+        own = int((pedicle & (labels == lower)).sum())
+        if (gaps[cut] < _PEDICLE_GAP_MM or order[:lower_group].mean() >= 0 or lower_group <= own
+                or order.size - lower_group < _PEDICLE_GROUP_SHARE * order.size):
+            continue
+        taken = points[(along_mm <= top) & (behind_mm < _FAR_MM)]  # the group and the arch near the canal
+        returned[tuple(taken.T)] = lower
+        log.info("instance %d held two groups of pedicle voxels %.0f mm apart: %d arch voxels up to the lower "
+                 "group's top given to instance %d below (it held %d pedicle voxels)", upper, gaps[cut], len(taken),
+                 lower, own)
     return returned
 
 

@@ -730,3 +730,37 @@ def test_pedicles_of_a_crushed_body_the_vertebra_above_took_are_given_back() -> 
         for level, instance, share in (("L1", l1, 0.9), ("L2", l2, 0.7)):
             arch = refined[(truth == TOTALSEG_VERTEBRA_IDS[level]) & posterior]
             assert (arch == instance).mean() > share, level
+
+
+def test_a_spinous_process_tip_the_vertebra_below_held_is_given_back() -> None:
+    # fresh T1-S1 case 670003: the tips of T4's, T5's and T6's long, steep spinous processes
+    # lay on the process below, and both floods gave them to the vertebra below (T4-T6
+    # 0.907-0.921; 0.932-0.939 given back). Here the truth's T4 tip, far behind the canal and
+    # lower than the far rule of ``settle_arch_claims`` reaches (``s`` < -0.75), is T5's.
+    from napari_spine_mets.segmentation.arch_geometry import (body_frames, canal_behind_bodies,
+                                                              points_in_pair_frame, spinous_tips_to_upper)
+
+    levels = ("T3", "T4", "T5", "T6", "T7")
+    case = generate_spine_ct(SpineParams(seed=8, levels=levels, spacing_mm=(2.0, 0.8, 0.8), fov_mm=220, lesions=(),
+                                         fracture=None, include_sacrum=False))
+    truth, parts = case.vertebrae.array, case.parts.array
+    classes, spacing = _coarse(case, target_from_truth(parts, truth))
+    labels = find_instances(classes, spacing).labels
+    lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
+    for instance, level in enumerate(levels, start=1):
+        lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
+    grown, not_body = lookup[truth], parts != int(VertebraPart.BODY)
+    kept = spinous_tips_to_upper(grown, not_body, classes, labels, spacing, case.ct.spacing)
+    assert (kept != grown).sum() < 0.002 * (grown > 0).sum()  # each tip where it is: (almost) nothing moves
+    t4, t5 = levels.index("T4") + 1, levels.index("T5") + 1
+    centre, _ = body_frames(classes, labels, spacing)
+    behind = canal_behind_bodies(classes, labels, spacing, centre)
+    box = tuple(slice(0, n) for n in grown.shape)
+    points, s, r, _ = points_in_pair_frame(grown, box, t4, not_body, t4, t5, centre, behind, case.ct.spacing)
+    tip = points[(r >= 40.0) & (s < -0.75)]
+    assert len(tip) > 100
+    damaged = grown.copy()
+    damaged[tuple(tip.T)] = t5
+    returned = spinous_tips_to_upper(damaged, not_body, classes, labels, spacing, case.ct.spacing)
+    assert (returned[tuple(tip.T)] == t4).mean() > 0.9
+    assert (returned[grown == t5] == t5).mean() > 0.995  # T5's own process stays

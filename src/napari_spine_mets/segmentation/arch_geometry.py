@@ -27,9 +27,13 @@ Both floods start from the network's instances, so where those already gave a ve
 arch to the one below there is nothing to settle: at the cervicothoracic junction of a
 flexed neck the network called C7's upper body disc and the flat flood reached C7's arch
 from T1 first. ``return_taken_arches`` finds such a vertebra by its share of arch bone and
-gives back what lies above the pair's midpoint before either flood runs. And after the
+gives back what lies above the pair's midpoint before either flood runs, and
+``return_taken_pedicles`` gives a crushed vertebra back the pedicles (and the arch near the
+canal) its upper neighbour took: that neighbour then holds two pairs of pedicles. After the
 claims are settled, ``lateral_bone_to_lower`` gives the lower vertebra the tips of its
-transverse processes an upper body's flood reached first on a forward-leaning column.
+transverse processes an upper body's flood reached first on a forward-leaning column, and
+``spinous_tips_to_upper`` gives the upper vertebra the tip of its long spinous process
+where it lay on the process below, along the line of the process.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 __all__ = ["body_frames", "pair_coordinates", "pair_lateral_mm", "points_in_pair_frame", "settle_arch_claims",
-           "canal_behind_bodies", "arch_body_ratios", "return_taken_arches", "return_taken_pedicles", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
+           "canal_behind_bodies", "arch_body_ratios", "return_taken_arches", "return_taken_pedicles",
+           "spinous_tips_to_upper", "lateral_bone_to_lower", "MIN_ARCH_RATIO"]
 
 _BODY_CLASS = 1
 _ARCH_CLASSES = (2, 3, 4)
@@ -77,10 +82,24 @@ _LATERAL_FROM_R_MM = -5.0
 #: side; C2 with C1's ring merged in (tuning neck 594006): 6.96. Other vertebrae 1.3-3.1.
 _RING_RATIO = 4.0
 #: Two groups of one vertebra's pedicle voxels this far apart (mm, along the pair's axis) are two
-#: vertebrae's pedicles (``return_taken_pedicles``); one pair spans 8-18 mm with no gap.
+#: vertebrae's pedicles (``return_taken_pedicles``); one pair spanned 14-18 mm with no gap (case 671003).
 _PEDICLE_GAP_MM = 4.0
 #: ... when the upper group holds at least this share of them (else it is a stray).
 _PEDICLE_GROUP_SHARE = 0.25
+#: ``spinous_tips_to_upper``: a spinous process's line is fitted near the midplane (mm) ...
+_FRAME_MIDLINE_MM = 10.0
+#: ... to its bone this far (mm) or more behind the bodies' line (the laminae's back and the process) ...
+_ROD_FROM_MM = 25.0
+#: ... when it has this many voxels over this span (mm) behind ...
+_ROD_MIN_VOXELS = 30
+_ROD_MIN_SPAN_MM = 10.0
+#: ... and the lower vertebra's lies at least this far (in ``s``) below the line ...
+_ROD_MIN_APART = 0.5
+#: ... and the line descends at least this much (``s`` per mm behind): lumbar processes run
+#: straight back (0.000-0.009 on fresh cases, T11-T12 too) and no tip overhangs there; where
+#: a crushed L2 shifted the frame, a flat line took 1 % of its own process (671003).
+#: Upper and mid-thoracic lines descend 0.015-0.047, cervical ones 0.022-0.034.
+_ROD_MIN_DESCENT = 0.01
 
 
 def body_frames(classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float]
@@ -309,6 +328,56 @@ def return_taken_pedicles(labels: np.ndarray, classes: np.ndarray, coarse_spacin
                  "group's top given to instance %d below (it held %d pedicle voxels)", upper, gaps[cut], len(taken),
                  lower, own)
     return returned
+
+
+def spinous_tips_to_upper(grown: np.ndarray, not_body: np.ndarray, classes: np.ndarray, labels: np.ndarray,
+                          coarse_spacing: Sequence[float], spacing: Sequence[float]) -> np.ndarray:
+    """``grown`` (fine grid) with the tip of an upper vertebra's spinous process, which the
+    lower vertebra held, given back along the line of its process.
+
+    Thoracic spinous processes are long and steep: a mid-thoracic one reaches down past the
+    next vertebra's body (``s`` below -1 in the pair's frame), lying on the lower one's
+    process like a roof tile, and both floods reached its tip from the lower process first
+    (T3-T7 lost 2-5 % of their voxels so; C7's long process on T1's likewise). Near the
+    midplane each process is a straight rod, and the two rods are parallel, a level
+    apart: the upper one's line is fitted to its own bone behind ``_ROD_FROM_MM``, the
+    lower one's place beside it from its own bone before ``_FAR_MM`` (its laminae and the
+    process's base, which no tip reaches), and the lower vertebra's bone far behind the
+    canal nearer the upper line than halfway to the lower one goes to the upper vertebra.
+    """
+    from scipy import ndimage
+
+    if labels.max() < 2:
+        return grown
+    centre, _ = body_frames(classes, labels, coarse_spacing)
+    behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
+    boxes = ndimage.find_objects(grown)
+    out = grown.copy()
+    for lower in range(2, min(int(labels.max()), len(boxes)) + 1):
+        upper = lower - 1
+        if boxes[upper - 1] is None or boxes[lower - 1] is None:
+            continue
+        # from ``out``: the upper vertebra's own tip, given back a step before, no longer bends its line
+        own = points_in_pair_frame(out, boxes[upper - 1], upper, not_body, upper, lower, centre, behind, spacing)
+        below = points_in_pair_frame(out, boxes[lower - 1], lower, not_body, upper, lower, centre, behind, spacing)
+        if own is None or below is None:
+            continue
+        _, s_up, r_up, lateral_up = own
+        points, s, r, lateral = below
+        rod = (lateral_up <= _FRAME_MIDLINE_MM) & (r_up >= _ROD_FROM_MM)
+        base = (lateral <= _FRAME_MIDLINE_MM) & (r >= _ROD_FROM_MM) & (r < _FAR_MM)
+        if rod.sum() < _ROD_MIN_VOXELS or base.sum() < _ROD_MIN_VOXELS or np.ptp(r_up[rod]) < _ROD_MIN_SPAN_MM:
+            continue
+        slope, intercept = np.polyfit(r_up[rod], s_up[rod], 1)
+        offset = float(np.median(s[base] - (intercept + slope * r[base])))
+        if offset > -_ROD_MIN_APART or slope > -_ROD_MIN_DESCENT:  # a lumbar process runs straight back
+            continue
+        tip = (lateral <= _FRAME_MIDLINE_MM) & (r >= _FAR_MM) & (s > intercept + slope * r + offset / 2)
+        if tip.any():
+            out[tuple(points[tip].T)] = upper
+            log.info("%d voxels of instance %d far behind the canal lie in line with instance %d's spinous process: "
+                     "given to it", int(tip.sum()), lower, upper)
+    return out
 
 
 def lateral_bone_to_lower(grown: np.ndarray, not_body: np.ndarray, classes: np.ndarray, labels: np.ndarray,

@@ -81,9 +81,9 @@ _LATERAL_FROM_R_MM = -5.0
 #: body (the network gives it a few voxels: 255-541) and its lateral masses lie far out to the
 #: side; C2 with C1's ring merged in (tuning neck 594006): 6.96. Other vertebrae 1.3-3.1.
 _RING_RATIO = 4.0
-#: Two groups of one vertebra's pedicle voxels this far apart (mm, along the pair's axis) are two
-#: vertebrae's pedicles (``return_taken_pedicles``); one pair spanned 14-18 mm with no gap (case 671003).
-_PEDICLE_GAP_MM = 4.0
+#: Two groups of one vertebra's voxels of one pedicle class this far apart (mm, along the pair's
+#: axis; the working grid is 2 mm) are two vertebrae's pedicles (``return_taken_pedicles``).
+_PEDICLE_GAP_MM = 3.0
 #: ... when the upper group holds at least this share of them (else it is a stray).
 _PEDICLE_GROUP_SHARE = 0.25
 #: ``spinous_tips_to_upper``: a spinous process's line is fitted near the midplane (mm) ...
@@ -286,19 +286,18 @@ def return_taken_arches(labels: np.ndarray, classes: np.ndarray, coarse_spacing:
 def return_taken_pedicles(labels: np.ndarray, classes: np.ndarray, coarse_spacing: Sequence[float]) -> np.ndarray:
     """``labels`` with the pedicles a vertebra's upper neighbour took given back to it.
 
-    A vertebra has one pair of pedicles, at the upper part of its body. Where a body is
+    A vertebra has one pedicle a side, at the upper part of its body. Where a body is
     crushed (a pathologic fracture) its arch keeps its height and rises above what is left
-    of the body, and the network gave the upper part of that arch, pedicles included, to
-    the vertebra above, whose own pedicles lie higher: its pedicle voxels then form two
-    groups along the pair's axis, split by ``_PEDICLE_GAP_MM`` or more. The lower group,
-    below the pair's midpoint, is the lower vertebra's when that one holds fewer pedicle
-    voxels of its own than the group. Its arch voxels near the canal up to the group's top
-    go with it (the laminae and processes the pedicles carry; a spinous process hanging
-    down far behind the canal stays the upper vertebra's).
+    of the body, and the network gave the upper part of that arch, one pedicle or both, to
+    the vertebra above, whose own pedicles lie higher: its voxels of that pedicle class then
+    form two groups along the pair's axis, split by ``_PEDICLE_GAP_MM`` or more. The lower
+    group, below the pair's midpoint, is the lower vertebra's when that one holds fewer
+    voxels of that pedicle of its own than the group. The arch voxels on that side, near
+    the canal and up to the group's top, go with it (the lamina and processes the pedicle
+    carries; a spinous process hanging down far behind the canal stays the upper one's).
     """
     centre, pedicle_centre = body_frames(classes, labels, coarse_spacing)
     spacing = np.asarray(coarse_spacing, dtype=float)
-    pedicle = np.isin(classes, _PEDICLE_CLASSES)
     arch = np.isin(classes, _ARCH_CLASSES)
     returned = labels.copy()
     for upper in sorted(centre):
@@ -310,23 +309,27 @@ def return_taken_pedicles(labels: np.ndarray, classes: np.ndarray, coarse_spacin
         mid, axis, _, back = frame
         relative = (points + 0.5) * spacing - mid
         along_mm, behind_mm = relative @ axis, relative @ back  # from the pair's midpoint
-        is_pedicle = pedicle[tuple(points.T)]
-        order = np.sort(along_mm[is_pedicle])
-        if order.size < 2:
-            continue
-        gaps = np.diff(order)
-        cut = int(np.argmax(gaps))
-        top = float(order[cut])  # the lower group's top
-        lower_group = int(cut + 1)
-        own = int((pedicle & (labels == lower)).sum())
-        if (gaps[cut] < _PEDICLE_GAP_MM or order[:lower_group].mean() >= 0 or lower_group <= own
-                or order.size - lower_group < _PEDICLE_GROUP_SHARE * order.size):
-            continue
-        taken = points[(along_mm <= top) & (behind_mm < _FAR_MM)]  # the group and the arch near the canal
-        returned[tuple(taken.T)] = lower
-        log.info("instance %d held two groups of pedicle voxels %.0f mm apart: %d arch voxels up to the lower "
-                 "group's top given to instance %d below (it held %d pedicle voxels)", upper, gaps[cut], len(taken),
-                 lower, own)
+        side = np.sign(relative @ np.cross(axis, back))
+        point_classes = classes[tuple(points.T)]
+        taken = np.zeros(len(points), dtype=bool)
+        for pedicle_class in _PEDICLE_CLASSES:
+            mine = point_classes == pedicle_class
+            order = np.sort(along_mm[mine])
+            if order.size < 2:
+                continue
+            gaps = np.diff(order)
+            cut = int(np.argmax(gaps))
+            top = float(order[cut])  # the lower group's top
+            group = mine & (along_mm <= top)
+            own = int(((classes == pedicle_class) & (labels == lower)).sum())
+            if (gaps[cut] < _PEDICLE_GAP_MM or order[: cut + 1].mean() >= 0 or cut + 1 <= own
+                    or order.size - cut - 1 < _PEDICLE_GROUP_SHARE * order.size):
+                continue
+            group_side = np.sign(side[group].mean())
+            taken |= (along_mm <= top) & (behind_mm < _FAR_MM) & (side == group_side)
+            log.info("instance %d held two groups of pedicle (class %d) voxels %.0f mm apart: the lower one given "
+                     "to instance %d below (it held %d such voxels)", upper, pedicle_class, gaps[cut], lower, own)
+        returned[tuple(points[taken].T)] = lower
     return returned
 
 

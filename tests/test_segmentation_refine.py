@@ -769,3 +769,24 @@ def test_a_spinous_process_tip_the_vertebra_below_held_is_given_back() -> None:
     returned = spinous_tips_to_upper(damaged, not_body, classes, labels, spacing, case.ct.spacing)
     assert (returned[tuple(tip.T)] == t4).mean() > 0.9
     assert (returned[grown == t5] == t5).mean() > 0.995  # T5's own process stays
+
+
+def test_a_pedicle_cut_between_two_neighbours_goes_whole_to_the_one_holding_most() -> None:
+    # beside a crushed body the network cut pedicles across (fresh 680075: 45 of a pedicle's
+    # 132 voxels T10's, the rest T11's; T11 0.925 -> 0.933). Two neighbours' pedicles that
+    # touch make a piece longer than one pedicle: left as they are.
+    from napari_spine_mets.segmentation.arch_geometry import whole_pedicles
+
+    spacing = (2.0, 2.0, 2.0)
+    classes = np.zeros((30, 12, 12), dtype=np.uint8)
+    labels = np.zeros(classes.shape, dtype=np.int16)
+    classes[2:9, 2:5, 2:5] = 3  # one left pedicle, 14 mm tall, cut across
+    labels[2:6, 2:5, 2:5], labels[6:9, 2:5, 2:5] = 4, 3
+    classes[2:20, 6:9, 6:9] = 4  # two right pedicles touching: 36 mm
+    labels[2:11, 6:9, 6:9], labels[11:20, 6:9, 6:9] = 4, 3
+    whole = whole_pedicles(labels, classes, spacing)
+    assert (whole[2:9, 2:5, 2:5] == 4).all()
+    assert (whole[2:20, 6:9, 6:9] == labels[2:20, 6:9, 6:9]).all()
+    far = labels.copy()
+    far[6:9, 2:5, 2:5] = 2  # not neighbours: no cut between them to mend
+    assert (whole_pedicles(far, classes, spacing) == far).all()

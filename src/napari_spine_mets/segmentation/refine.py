@@ -48,7 +48,7 @@ import numpy as np
 
 from ..morphology import ball, diamond, dilate, erode, maximum_filter
 from .arch_geometry import (MIN_ARCH_RATIO, arch_body_ratios, lateral_bone_to_lower, return_taken_arches,
-                            return_taken_pedicles, settle_arch_claims, spinous_tips_to_upper)
+                            return_taken_pedicles, settle_arch_claims, spinous_tips_to_upper, whole_pedicles)
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
@@ -610,6 +610,7 @@ def refine_instances(
     coarse_spacing = [f * s / c for f, s, c in zip(hu.shape, spacing, classes.shape)]
     labels = return_taken_arches(labels, classes, coarse_spacing)  # before both floods start from them
     labels = return_taken_pedicles(labels, classes, coarse_spacing)
+    labels = whole_pedicles(labels, classes, coarse_spacing)
     allowed, missed_zone = territory(labels, classes, coarse_spacing)
     index = nearest_index(classes.shape, hu.shape)
     # work inside the bounding box of the territory only

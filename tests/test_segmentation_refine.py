@@ -778,8 +778,11 @@ def test_a_pedicle_cut_between_two_neighbours_goes_whole_to_the_one_holding_most
     from napari_spine_mets.segmentation.arch_geometry import whole_pedicles
 
     spacing = (2.0, 2.0, 2.0)
-    classes = np.zeros((30, 12, 12), dtype=np.uint8)
+    classes = np.zeros((30, 12, 20), dtype=np.uint8)
     labels = np.zeros(classes.shape, dtype=np.int16)
+    for instance in (2, 3, 4):  # each vertebra's body, away from the pedicles
+        classes[instance * 6 : instance * 6 + 5, 2:10, 12:18] = 1
+        labels[instance * 6 : instance * 6 + 5, 2:10, 12:18] = instance
     classes[2:9, 2:5, 2:5] = 3  # one left pedicle, 14 mm tall, cut across
     labels[2:6, 2:5, 2:5], labels[6:9, 2:5, 2:5] = 4, 3
     classes[2:20, 6:9, 6:9] = 4  # two right pedicles touching: 36 mm
@@ -790,3 +793,6 @@ def test_a_pedicle_cut_between_two_neighbours_goes_whole_to_the_one_holding_most
     far = labels.copy()
     far[6:9, 2:5, 2:5] = 2  # not neighbours: no cut between them to mend
     assert (whole_pedicles(far, classes, spacing) == far).all()
+    atlas = labels.copy()
+    atlas[2:6, 2:5, 2:5], atlas[6:9, 2:5, 2:5] = 1, 2  # the atlas (no body) holds most: its lateral masses
+    assert (whole_pedicles(atlas, classes, spacing) == atlas).all()

@@ -796,3 +796,31 @@ def test_a_pedicle_cut_between_two_neighbours_goes_whole_to_the_one_holding_most
     atlas = labels.copy()
     atlas[2:6, 2:5, 2:5], atlas[6:9, 2:5, 2:5] = 1, 2  # the atlas (no body) holds most: its lateral masses
     assert (whole_pedicles(atlas, classes, spacing) == atlas).all()
+
+
+def test_the_arch_of_a_vertebra_cut_off_above_the_view_is_not_the_top_vertebras() -> None:
+    # benchmark case 210000 (T1-S1 drawn, 3 mm slices): the view ends above T2's body, in T1's
+    # laminae and pedicles, which hang below T1's body in the kyphotic upper thorax. T1 is no
+    # instance, and the flood gave its 1,300 voxels to T2 (T2 0.867 on the network's output).
+    from napari_spine_mets.segmentation.arch_geometry import arch_above_the_top
+    from napari_spine_mets.segmentation.training_data import random_params
+    from napari_spine_mets.synthetic.params import THORACOLUMBAR_LEVELS
+
+    case = generate_spine_ct(random_params(210000, THORACOLUMBAR_LEVELS))
+    truth, parts = case.vertebrae.array, case.parts.array
+    t1, t2 = truth == TOTALSEG_VERTEBRA_IDS["T1"], truth == TOTALSEG_VERTEBRA_IDS["T2"]
+    assert t1.sum() > 1000 and not (t1 & (parts == int(VertebraPart.BODY))).any()  # T1's arch only
+    classes, spacing = _coarse(case, target_from_truth(parts, truth))
+    labels = find_instances(classes, spacing).labels
+    lookup = np.zeros(int(truth.max()) + 1, dtype=np.int16)
+    in_view = ["T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5"]
+    for instance, level in enumerate(in_view, start=1):
+        lookup[TOTALSEG_VERTEBRA_IDS[level]] = instance
+    own = lookup[truth]
+    grown = np.where(t1, 1, own).astype(np.int16)  # the flood's answer: T2's
+    not_body = parts != int(VertebraPart.BODY)
+    out = arch_above_the_top(grown, not_body, classes, labels, spacing, case.ct.spacing)
+    assert (out[t1] == 0).mean() > 0.6
+    assert (out[t2] == 1).mean() > 0.98
+    # the top vertebra's own arch alone: nothing taken
+    assert (arch_above_the_top(own, not_body, classes, labels, spacing, case.ct.spacing) == own).all()

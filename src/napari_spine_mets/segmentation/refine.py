@@ -47,8 +47,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..morphology import ball, diamond, dilate, erode, maximum_filter
-from .arch_geometry import (MIN_ARCH_RATIO, arch_body_ratios, lateral_bone_to_lower, return_taken_arches,
-                            return_taken_pedicles, settle_arch_claims, spinous_tips_to_upper, whole_pedicles)
+from .arch_geometry import (MIN_ARCH_RATIO, arch_above_the_top, arch_body_ratios, lateral_bone_to_lower,
+                            return_taken_arches, return_taken_pedicles, settle_arch_claims, spinous_tips_to_upper,
+                            whole_pedicles)
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
@@ -672,6 +673,7 @@ def refine_instances(
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
     grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, outside_bodies)
     grown = spinous_tips_to_upper(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
+    grown = arch_above_the_top(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever
     # the network's boundary fell

@@ -824,3 +824,6 @@ def test_the_arch_of_a_vertebra_cut_off_above_the_view_is_not_the_top_vertebras(
     assert (out[t2] == 1).mean() > 0.98
     # the top vertebra's own arch alone: nothing taken
     assert (arch_above_the_top(own, not_body, classes, labels, spacing, case.ct.spacing) == own).all()
+    # nor where the network missed the top arch (real CT; its territory is seeded instead)
+    missed = np.where((labels == 1) & np.isin(classes, (2, 3, 4)), 0, classes).astype(classes.dtype)
+    assert (arch_above_the_top(grown, not_body, missed, labels, spacing, case.ct.spacing) == grown).all()

@@ -827,3 +827,7 @@ def test_the_arch_of_a_vertebra_cut_off_above_the_view_is_not_the_top_vertebras(
     # nor where the network missed the top arch (real CT; its territory is seeded instead)
     missed = np.where((labels == 1) & np.isin(classes, (2, 3, 4)), 0, classes).astype(classes.dtype)
     assert (arch_above_the_top(grown, not_body, missed, labels, spacing, case.ct.spacing) == grown).all()
+    # nor where the view cuts the top body (the real series' T11): its frame is off
+    top = int(np.nonzero(((labels == 1) & (classes == 1)).any(axis=(1, 2)))[0].max())  # z runs up
+    cut_view = (classes[: top + 1], labels[: top + 1])
+    assert (arch_above_the_top(grown, not_body, *cut_view, spacing, case.ct.spacing) == grown).all()

@@ -30,11 +30,12 @@ from T1 first. ``return_taken_arches`` finds such a vertebra by its share of arc
 gives back what lies above the pair's midpoint before either flood runs, and
 ``return_taken_pedicles`` gives a crushed vertebra back the pedicles (and the arch near the
 canal) its upper neighbour took: that neighbour then holds two pairs of pedicles;
-``whole_pedicles`` gives a pedicle cut between two neighbours to the one holding most of
-it. After the claims are settled, ``lateral_bone_to_lower`` gives the lower vertebra the tips of its
-transverse processes an upper body's flood reached first on a forward-leaning column, and
-``spinous_tips_to_upper`` gives the upper vertebra the tip of its long spinous process
-where it lay on the process below, along the line of the process; ``arch_above_the_top``
+``whole_pedicles`` gives a pedicle cut between two neighbours to the one holding most of it.
+
+After the claims are settled, ``lateral_bone_to_lower`` gives the lower vertebra the tips of
+its transverse processes an upper body's flood reached first on a forward-leaning column,
+``spinous_tips_to_upper`` gives the upper vertebra the tip of its long spinous process where
+it lay on the process below, along the line of the process, and ``arch_above_the_top``
 leaves unlabelled the laminae of a vertebra whose body the view cut off above the top one.
 """
 

@@ -47,9 +47,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..morphology import ball, diamond, dilate, erode, maximum_filter
-from .arch_geometry import (MIN_ARCH_RATIO, arch_above_the_top, arch_body_ratios, lateral_bone_to_lower,
-                            return_taken_arches, return_taken_pedicles, settle_arch_claims, spinous_tips_to_upper,
-                            whole_pedicles)
+from .arch_geometry import (MIN_ARCH_RATIO, ColumnFrames, arch_above_the_top, arch_body_ratios, column_frames,
+                            lateral_bone_to_lower, return_taken_arches, return_taken_pedicles, settle_arch_claims,
+                            spinous_tips_to_upper, whole_pedicles)
 from .classes import BONE_CLASSES, SACRUM_CLASS
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
@@ -336,7 +336,8 @@ def _cap_arches(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, z_in
 
 
 def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndarray, coarse_spacing: Sequence[float],
-                         spacing: Sequence[float], not_body: np.ndarray) -> np.ndarray:
+                         spacing: Sequence[float], not_body: np.ndarray,
+                         frames: ColumnFrames | None = None) -> np.ndarray:
     """Midline arch bone above the disc, in the column's own frame, goes to the vertebra above.
 
     Where the network missed a vertebra's arch, ``_cap_arches`` stops it ``_ARCH_RISE_MM``
@@ -363,12 +364,12 @@ def _upper_arch_in_frame(grown: np.ndarray, classes: np.ndarray, labels: np.ndar
     """
     from scipy import ndimage
 
-    from .arch_geometry import body_frames, canal_behind_bodies, points_in_pair_frame
+    from .arch_geometry import points_in_pair_frame
 
     if labels.max() < 2:  # one vertebra: no pair
         return grown
-    centre, _ = body_frames(classes, labels, coarse_spacing)
-    behind = canal_behind_bodies(classes, labels, coarse_spacing, centre)
+    frames = frames or column_frames(classes, labels, coarse_spacing)
+    centre, behind = frames.centre, frames.behind
     boxes = ndimage.find_objects(grown)
     out = grown.copy()
     for lower in range(2, int(labels.max()) + 1):
@@ -671,9 +672,10 @@ def refine_instances(
     outside_bodies = ~body_part
     grown = lateral_bone_to_lower(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
     grown = _cap_arches(grown, box_classes, box_labels, sub_index[0], spacing[0], missed)
-    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, outside_bodies)
-    grown = spinous_tips_to_upper(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
-    grown = arch_above_the_top(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)
+    frames = column_frames(box_classes, box_labels, coarse_spacing)  # once for the three midline rules
+    grown = _upper_arch_in_frame(grown, box_classes, box_labels, coarse_spacing, spacing, outside_bodies, frames)
+    grown = spinous_tips_to_upper(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing, frames)
+    grown = arch_above_the_top(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing, frames)
     grown = _fill_bodies(grown, body_part, sub_allowed & ~canal & (smooth >= _MARROW_HU))
     # the sacrum is the scan's bone too; S1 meets it on their fused endplates, wherever
     # the network's boundary fell

@@ -699,6 +699,28 @@ def test_a_marrow_dense_hole_a_body_encloses_is_filled_and_a_disc_dark_one_is_no
     assert (filled[:, disc_shape & ~hole] == 3).all() and not filled[:, ~disc_shape].any()
 
 
+def test_a_body_hull_spanning_the_disc_in_its_end_slice_is_not_filled() -> None:
+    """In a body's end slice the hull of the endplate's rim spans the disc, which the
+    endplate's blur lifts to marrow density in that slice only; the slices inside the body,
+    where marrow-dense tissue runs on through its neighbours, are filled."""
+    from napari_spine_mets.segmentation.refine import _fill_bodies, marrow_through
+
+    yy, xx = np.mgrid[:40, :40]
+    radius2 = (yy - 20) ** 2 + (xx - 20) ** 2
+    open_ring = (radius2 <= 15**2) & (radius2 > 11**2) & ~((xx > 20) & (abs(yy - 20) <= 3))  # a cortex with a gap
+    inside = radius2 <= 10**2
+    labels = np.zeros((4, 40, 40), dtype=np.int16)
+    labels[1:, open_ring] = 2  # slice 0 is the disc; slice 1 the endplate's rim
+    body = np.ones(labels.shape, dtype=bool)
+    marrow = np.ones(labels.shape, dtype=bool)
+    marrow[0] = False  # the disc below the endplate
+    assert not marrow_through(marrow)[1].any() and marrow_through(marrow)[2:].all()
+    filled = _fill_bodies(labels, body, marrow)
+    assert not filled[1][inside].any()
+    assert (filled[2][inside] == 2).all() and (filled[3][inside] == 2).all()
+    assert not filled[0].any()
+
+
 def test_pedicles_of_a_crushed_body_the_vertebra_above_took_are_given_back() -> None:
     # fresh case 671003, L2 crushed by 49 %: its arch keeps its height and rises above what is
     # left of the body, and the network gave the arch's upper part, pedicles included, to L1

@@ -55,7 +55,7 @@ from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool, vessel_wall
 
-__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
+__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow", "marrow_through",
            "marrow_first",
            "territory", "missed_arches", "body_span", "refine_instances"]
 
@@ -398,11 +398,17 @@ def _fill_bodies(labels: np.ndarray, body: np.ndarray, marrow: np.ndarray) -> np
     (where the coarse network called marrow disc or canal) held 570 voxels of TotalSegmentator's
     T11/T12 at a median 200 HU, against 340 of its background at 81 HU (disc in an endplate's
     concavity, which stays out).
+
+    The hull's gap is filled only where marrow-dense tissue continues through the slices
+    above and below (``marrow_through``): in a body's end slice the hull of the endplate's
+    rim spans the disc, which the endplate's blur lifts above ``_MARROW_HU`` in that slice
+    alone (session 32, figures in ``marrow_through``).
     """
     from scipy import ndimage
     from skimage.morphology import convex_hull_image
 
     out = labels.copy()
+    through = marrow_through(marrow)
     for z in range(labels.shape[0]):
         plane = labels[z] * body[z]
         for instance in np.unique(plane):
@@ -420,8 +426,26 @@ def _fill_bodies(labels: np.ndarray, body: np.ndarray, marrow: np.ndarray) -> np
             dense = gap & marrow[z][window]
             # a closed cortex was filled already; a disc's rim encloses no marrow-dense tissue
             if gap.sum() > _HULL_GAP * hull.sum() and dense.sum() >= _HULL_MARROW * gap.sum():
-                target[dense] = instance
+                target[dense & through[z][window]] = instance
     return out
+
+
+def marrow_through(marrow: np.ndarray) -> np.ndarray:
+    """Marrow-dense voxels whose neighbours in the slices above and below are marrow-dense too.
+
+    A disc beside an endplate reads marrow-dense only in the slice the endplate's blur
+    reaches; a body's marrow runs on through its neighbours. The first and last slices of
+    the grid count their one neighbour twice. Session 32, on 55 cached cases (583
+    vertebrae, best overlap): the hull gap filled wherever marrow-dense, then only here:
+    T1-S1 0.9461 -> 0.9485, T8-S1 0.9589 -> 0.9611, necks 0.9050 -> 0.9079, no vertebra
+    lower by more than 0.002; real series T12 / T11 0.742 / 0.478 -> 0.738 / 0.487. With no
+    hull filling at all a 78-year-old's L5 at 3 mm slices (seed 210000) lost 0.028 and the
+    real T12 0.016.
+    """
+    through = marrow.copy()
+    through[1:] &= marrow[:-1]
+    through[:-1] &= marrow[1:]
+    return through
 
 
 def _parts_for(classes: np.ndarray, spacing: Sequence[float]) -> np.ndarray:

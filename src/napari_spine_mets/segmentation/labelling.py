@@ -24,7 +24,7 @@ from .classes import SACRUM_CLASS
 from .rib_anchor import RibAnchor
 
 __all__ = ["Instances", "LevelNaming", "find_instances", "arches_from_pedicles", "name_levels", "without_instances",
-           "FIRST_UNNAMED_ID"]
+           "disc_dip", "FIRST_UNNAMED_ID"]
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,14 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
 
     Each connected body is one vertebra, unless the network ran its body class through a
     disc (it does on real CT, where discs are thin and endplates oblique): such a body is
-    cut where its axial area dips with disc evidence beside the dip (``_split_at_discs``).
+    cut where its axial area dips with disc evidence beside the dip (``_split_at_discs``),
+    or, where the column leans far off the scan's axis, where its area across the column
+    dips so (``tilted_split``).
     """
     from scipy import ndimage
     from skimage.segmentation import watershed
+
+    from .tilted_split import split_tilted_bodies
 
     voxel_mm3 = float(np.prod(spacing))
     bodies, n = ndimage.label(classes == 1)
@@ -119,6 +123,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
                     pieces.append(_on_grid(piece, region, classes.shape))
                     groups.append(i)
         pieces, groups = _split_tall_bodies(pieces, groups, classes, spacing)
+        pieces, groups = split_tilted_bodies(pieces, groups, classes, spacing, MIN_CUT_PIECE_MM3)
         for i, body in small:
             if _between_two_bodies(body, pieces, spacing):
                 log.info("a %.0f mm3 body between two vertebrae is counted as one (a crushed body)",
@@ -336,6 +341,14 @@ def _split_tall_bodies(pieces: list[np.ndarray], groups: list[int], classes: np.
     return kept, kept_groups
 
 
+def disc_dip(ratio: float, disc_mm2: float, tall: bool = False) -> bool:
+    """Whether a body's area dipping to ``ratio`` of its peaks either side, with ``disc_mm2``
+    of disc class beside the dip (three steps around it), is a disc between two bodies."""
+    return (ratio <= _DIP_RATIO and disc_mm2 >= _MIN_DISC_MM2) or \
+        (ratio <= _CLEAR_DIP_RATIO and disc_mm2 >= _CLEAR_DISC_MM2) or \
+        (tall and ratio <= _TALL_DIP_RATIO and disc_mm2 >= _MIN_DISC_MM2)
+
+
 def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float, float, float],
                     tall: bool = False) -> list[np.ndarray]:
     """Pieces of one connected body mask (in its bounding box), cut at discs; the cut slice is left out.
@@ -362,11 +375,7 @@ def _split_at_discs(body: np.ndarray, classes: np.ndarray, spacing: tuple[float,
     for k in range(z0 + min_slices, z1 - min_slices):
         peak = min(area[z0:k].max(), area[k + 1 : z1].max())
         ratio = area[k] / peak if peak > 0 else 1.0
-        evidence = disc[max(0, k - 1) : k + 2].sum()
-        disc_dip = (ratio <= _DIP_RATIO and evidence >= _MIN_DISC_MM2) or \
-            (ratio <= _CLEAR_DIP_RATIO and evidence >= _CLEAR_DISC_MM2) or \
-            (tall and ratio <= _TALL_DIP_RATIO and evidence >= _MIN_DISC_MM2)
-        if disc_dip and (best is None or ratio < best[0]):
+        if disc_dip(ratio, float(disc[max(0, k - 1) : k + 2].sum()), tall) and (best is None or ratio < best[0]):
             best = (ratio, k)
     if best is None:
         return [body]

@@ -560,6 +560,46 @@ def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> No
     assert fill_from_mirror(damaged, fat, spacing, canal, body, canal)[1] == {}
 
 
+def test_a_lesion_that_took_a_large_share_of_a_small_vertebra_is_restored_but_a_thin_rim_is_not() -> None:
+    """Benchmark neck 220001: a lytic lesion of 8 mm radius took C6's left pedicle, and C6's
+    mirror image matched only 0.625 of it, under the 0.8 that keeps an off line from adding soft
+    tissue; what the mirror restores there is most of the mismatch, where an off line misses a
+    thin rim all round."""
+    from napari_spine_mets.segmentation.mirror_fill import _MIN_SYMMETRY, fill_from_mirror
+
+    spacing = (1.0, 1.0, 1.0)
+    labels = np.zeros((12, 40, 61), dtype=np.int16)
+    labels[:, 10:30, 10:51] = 1  # symmetric about column 30, where the canal is
+    canal = np.zeros(labels.shape, dtype=bool)
+    canal[:, 22:26, 28:33] = True
+    labels[canal] = 0
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 10:13, 21:40] = True
+    damaged = labels.copy()
+    damaged[:, 13:30, 38:51] = 0  # the right side's back, soft tissue now
+    hu = np.where(damaged > 0, 400.0, 50.0)
+    hu[canal] = 10.0
+    mine = damaged == 1
+    assert (mine[:, :, ::-1][:, :, 1:] & mine[:, :, :-1]).sum() / mine.sum() < _MIN_SYMMETRY  # lopsided
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
+    assert set(added) == {1} and (restored[:, 14:29, 39:50] == 1).all()
+    # lopsided for another reason (thin plates of bone on one side only), with a hole as well:
+    # what the mirror would restore is a small share of the mismatch, and nothing is added
+    labels = np.zeros((12, 80, 71), dtype=np.int16)
+    yy, xx = np.mgrid[:80, :71]
+    radius2 = (yy - 25) ** 2 + (xx - 35) ** 2
+    labels[:, (radius2 <= 18**2) & (radius2 >= 11**2)] = 1  # a ring, symmetric about column 35
+    labels[:, 16:80, 53:55] = labels[:, 16:80, 58:60] = 1  # the plates, 2 mm thin
+    labels[2:10, 21:29, 17:25] = 0  # a 512 mm³ hole in the left side
+    canal = np.zeros(labels.shape, dtype=bool)
+    canal[:, 23:28, 33:38] = True
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, :14] = True
+    hu = np.where(labels > 0, 400.0, 50.0)
+    hu[canal] = 10.0
+    assert fill_from_mirror(labels, hu, spacing, canal, body & (labels > 0), canal)[1] == {}
+
+
 def test_a_vertebra_turned_about_the_long_axis_is_mirrored_across_its_own_plane() -> None:
     # a T-shaped "vertebra" (body in front, an arch with one long process to the right)
     # turned 20 degrees: across the scanner's axis its mirror would fall on the soft tissue

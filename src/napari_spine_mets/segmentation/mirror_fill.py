@@ -42,8 +42,15 @@ _OPEN_MM = 2.0
 _MIN_MM3 = 300.0
 #: The body and canal centres this far apart (mm) at least, for a direction to be read from them.
 _MIN_AXIS_MM = 5.0
-#: Of a vertebra's voxels, at least this many must be matched by its mirror image.
+#: Of a vertebra's voxels, at least this many must be matched by its mirror image ...
 _MIN_SYMMETRY = 0.8
+#: ... or at least this many, where the pieces restored make up ``_EXPLAINED`` of the
+#: vertebra's voxels its mirror image misses: a lesion that took a large share of a small
+#: vertebra (benchmark neck 220001's C6, a lytic lesion of 8 mm radius in its left pedicle:
+#: symmetry 0.625, restored 0.48 of the mismatch, 1,809 of 2,175 voxels the truth's;
+#: captures turned 3 degrees, where an off line misses a thin rim all round: 0.13-0.17).
+_MIN_LOPSIDED_SYMMETRY = 0.55
+_EXPLAINED = 0.3
 
 
 def mirror_axis(body: np.ndarray, canal: np.ndarray, spacing: Sequence[float]
@@ -90,7 +97,8 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
 
     ``body`` and ``canal`` (bool) give each vertebra's mid-sagittal line (``mirror_axis``);
     a vertebra whose mirror image matches less than ``_MIN_SYMMETRY`` of its own mask (the
-    line is not its plane of symmetry, or it is not symmetric) is left as it is.
+    line is not its plane of symmetry, or it is not symmetric) is left as it is, unless
+    what would be restored accounts for much of the mismatch (``_MIN_LOPSIDED_SYMMETRY``).
     ``keep_out`` (bool) is never added (canal, sacrum, a contrast-filled vessel).
     """
     from scipy import ndimage
@@ -111,7 +119,7 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
         offset = np.asarray([region[1].start, region[2].start]) * np.asarray(spacing[1:])
         mirrored = _reflect(mine, point - offset, axis[1], spacing)
         symmetry = float((mirrored & mine).sum()) / max(int(mine.sum()), 1)
-        if symmetry < _MIN_SYMMETRY:
+        if symmetry < _MIN_LOPSIDED_SYMMETRY:
             continue
         soft = (hu[region] >= _LOW_HU) & (hu[region] <= _HIGH_HU)
         candidate = mirrored & soft & (labels[region] == 0) & ~keep_out[region]
@@ -127,6 +135,8 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
         if keep:
             # the opening rounded the piece's edges off: they come back, the slivers do not
             restored = candidate & ndimage.binary_dilation(np.isin(pieces, keep), structure=opening)
+            if symmetry < _MIN_SYMMETRY and restored.sum() < _EXPLAINED * (mine & ~mirrored).sum():
+                continue  # a lopsided vertebra, but not for want of what the mirror restores
             out[region][restored] = instance
             added[instance] = int(restored.sum())
     return out, added

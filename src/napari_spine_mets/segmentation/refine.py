@@ -55,7 +55,8 @@ from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool, vessel_wall
 
-__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow", "marrow_through",
+__all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "fill_marrow",
+           "marrow_through",
            "marrow_first",
            "territory", "missed_arches", "body_span", "refine_instances"]
 

@@ -533,24 +533,31 @@ def test_a_pedicle_a_lytic_lesion_destroyed_is_restored_from_its_mirror_image() 
         mine = refined.labels == np.bincount(refined.labels[own & ~lesion]).argmax()
         assert _dice(mine, own) > 0.9, level
 
+def _box_vertebra() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, canal, body) of a box-shaped vertebra symmetric about column 30, where its canal
+    is; its body in front of the canal (1 mm voxels)."""
+    labels = np.zeros((12, 40, 61), dtype=np.int16)
+    labels[:, 10:30, 10:51] = 1
+    canal = np.zeros(labels.shape, dtype=bool)
+    canal[:, 22:26, 28:33] = True
+    labels[canal] = 0
+    body = np.zeros(labels.shape, dtype=bool)
+    body[:, 10:13, 21:40] = True
+    return labels, canal, body
+
+
 def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> None:
     from napari_spine_mets.segmentation.mirror_fill import fill_from_mirror
 
     spacing = (1.0, 1.0, 1.0)
-    labels = np.zeros((12, 40, 61), dtype=np.int16)
-    labels[:, 10:30, 10:51] = 1  # symmetric about column 30, where the canal is
-    canal = np.zeros(labels.shape, dtype=bool)
-    canal[:, 22:26, 28:33] = True
-    labels[canal] = 0
+    labels, canal, body = _box_vertebra()
     damaged = labels.copy()
     damaged[2:10, 11:19, 40:48] = 0  # 512 mm³ of the right side destroyed (soft tissue HU)
     damaged[:, 10, 10:15] = 0  # a one-voxel sliver missing on the left: asymmetry, not a lesion
     hu = np.full(labels.shape, 50.0)  # soft tissue all round
     hu[damaged > 0] = 400.0
     hu[canal] = 10.0
-    body = np.zeros(labels.shape, dtype=bool)
-    body[:, 10:13, 21:40] = True  # the body: in front of the canal, clear of the damage
-    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)  # the body is clear of the damage
     # all but the cube's edges, which the opening that drops slivers rounds off
     assert (restored[2:10, 11:19, 40:48] == 1).mean() > 0.8 and set(added) == {1}
     assert (restored[damaged == 0] == 1).sum() == added[1] <= 512
@@ -560,27 +567,21 @@ def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> No
     assert fill_from_mirror(damaged, fat, spacing, canal, body, canal)[1] == {}
 
 
-def test_a_lesion_that_took_a_large_share_of_a_small_vertebra_is_restored_but_a_thin_rim_is_not() -> None:
+def test_a_lesion_that_took_a_large_share_of_a_small_vertebra_is_restored_but_not_a_lopsided_ones_hole() -> None:
     """Benchmark neck 220001: a lytic lesion of 8 mm radius took C6's left pedicle, and C6's
     mirror image matched only 0.625 of it, under the 0.8 that keeps an off line from adding soft
     tissue; what the mirror restores there is most of the mismatch, where an off line misses a
-    thin rim all round."""
+    thin rim all round (0.13-0.17 of it restorable on captures turned 3 degrees)."""
     from napari_spine_mets.segmentation.mirror_fill import _MIN_SYMMETRY, fill_from_mirror
 
     spacing = (1.0, 1.0, 1.0)
-    labels = np.zeros((12, 40, 61), dtype=np.int16)
-    labels[:, 10:30, 10:51] = 1  # symmetric about column 30, where the canal is
-    canal = np.zeros(labels.shape, dtype=bool)
-    canal[:, 22:26, 28:33] = True
-    labels[canal] = 0
-    body = np.zeros(labels.shape, dtype=bool)
-    body[:, 10:13, 21:40] = True
+    labels, canal, body = _box_vertebra()
     damaged = labels.copy()
     damaged[:, 13:30, 38:51] = 0  # the right side's back, soft tissue now
     hu = np.where(damaged > 0, 400.0, 50.0)
     hu[canal] = 10.0
     mine = damaged == 1
-    assert (mine[:, :, ::-1][:, :, 1:] & mine[:, :, :-1]).sum() / mine.sum() < _MIN_SYMMETRY  # lopsided
+    assert (mine[:, :, ::-1] & mine).sum() / mine.sum() < _MIN_SYMMETRY  # lopsided about column 30
     restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
     assert set(added) == {1} and (restored[:, 14:29, 39:50] == 1).all()
     # lopsided for another reason (thin plates of bone on one side only), with a hole as well:

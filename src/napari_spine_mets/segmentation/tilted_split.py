@@ -45,7 +45,8 @@ def split_tilted_bodies(pieces: list[np.ndarray], groups: list[int], classes: np
     if len(pieces) < 3:
         return pieces, groups
     mm = np.asarray(spacing, dtype=float)
-    points = [np.argwhere(piece) * mm for piece in pieces]
+    indices = [np.argwhere(piece) for piece in pieces]
+    points = [index * mm for index in indices]
     centres = [p.mean(axis=0) for p in points]
     order = np.argsort([c[0] for c in centres])
     axes: dict[int, np.ndarray] = {}
@@ -66,7 +67,7 @@ def split_tilted_bodies(pieces: list[np.ndarray], groups: list[int], classes: np
         parts = [piece]
         axis = axes[i]
         if i in interior and lengths[i] > _LONG_FACTOR * typical:
-            cut = _cut_across(piece, points[i], centres[i], axis, classes, mm)
+            cut = _cut_across(piece.shape, indices[i], centres[i], axis, classes, mm)
             if cut is not None and min(float(part.sum()) for part in cut) * float(np.prod(mm)) >= min_piece_mm3:
                 log.info("a body %.0f mm long on a column %.0f degrees off the scan's axis (the median %.0f mm) "
                          "was cut across the column at a disc", lengths[i],
@@ -77,17 +78,18 @@ def split_tilted_bodies(pieces: list[np.ndarray], groups: list[int], classes: np
     return kept, kept_groups
 
 
-def _cut_across(piece: np.ndarray, points: np.ndarray, centre: np.ndarray, axis: np.ndarray, classes: np.ndarray,
-                mm: np.ndarray) -> list[np.ndarray] | None:
-    """(lower, upper) masks of ``piece`` cut across ``axis`` at its deepest disc dip, or None."""
+def _cut_across(shape: tuple[int, ...], index: np.ndarray, centre: np.ndarray, axis: np.ndarray,
+                classes: np.ndarray, mm: np.ndarray) -> list[np.ndarray] | None:
+    """(lower, upper) masks (of ``shape``) of the piece whose voxels are ``index``, cut across
+    ``axis`` at its deepest disc dip, or None."""
     from .labelling import disc_dip
 
+    points = index * mm
     along = (points - centre) @ axis
     across = np.linalg.norm((points - centre) - np.outer(along, axis), axis=1)
     reach = float(np.percentile(across, _ACROSS_PERCENTILE))
     # the disc within the piece's box, widened by its reach
     margin = np.ceil(reach / mm).astype(int)
-    index = np.argwhere(piece)
     low = np.maximum(index.min(axis=0) - margin, 0)
     high = np.minimum(index.max(axis=0) + margin + 1, classes.shape)
     window = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
@@ -111,8 +113,8 @@ def _cut_across(piece: np.ndarray, points: np.ndarray, centre: np.ndarray, axis:
     if best is None:
         return None
     k = best[1]
-    lower = np.zeros(piece.shape, dtype=bool)
-    upper = np.zeros(piece.shape, dtype=bool)
+    lower = np.zeros(shape, dtype=bool)
+    upper = np.zeros(shape, dtype=bool)
     below = along < edges[k]
     above = along >= edges[k + 1]
     lower[tuple(index[below].T)] = True

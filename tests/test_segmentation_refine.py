@@ -263,6 +263,38 @@ def test_local_edge_keeps_thin_bone_that_one_threshold_loses() -> None:
     assert block.min() in (4, 5) and block.max() in (19, 20)  # the thick block keeps its width
 
 
+def test_the_closing_leaves_a_concavity_beside_dense_cortex_out_but_keeps_the_marrow_it_encloses() -> None:
+    from napari_spine_mets.segmentation.refine import fill_marrow
+
+    spacing = (1.0, 0.5, 0.5)  # the closing reaches 2 mm: 4 voxels in-plane
+    bone = np.zeros((3, 32, 60), dtype=bool)
+    # an L of cortex (a pedicle meeting its body): the closing fills its inner corner
+    bone[:, 5:28, 3:6] = True
+    bone[:, 25:28, 3:24] = True
+    # a ring of cortex (a body) with a gap through its wall: the closing bridges it and the marrow is enclosed
+    bone[:, 4:24, 34:56] = True
+    bone[:, 8:20, 38:52] = False
+    bone[:, 13:15, 52:56] = False
+    canal = np.zeros_like(bone)
+    corner_skirt = [(1, 21, 6), (1, 22, 7), (1, 23, 8), (1, 24, 9)]  # the corner fill's face to the outside
+    corner_inside = (1, 24, 6)
+    marrow = (1, 14, 45)
+    gap_outer, gap_inner = (1, 13, 54), (1, 13, 52)
+
+    untrusted = fill_marrow(bone, canal, spacing)
+    assert all(untrusted[v] for v in corner_skirt) and untrusted[marrow] and untrusted[gap_outer]
+    trusted = fill_marrow(bone, canal, spacing, edge_trusted=np.ones_like(bone))
+    assert not any(trusted[v] for v in corner_skirt)  # beside dense cortex, its blur in the corner is not bone
+    assert trusted[corner_inside]  # one voxel's skirt only
+    assert trusted[marrow] and trusted[gap_inner]  # the marrow stays filled, and the bridge but its surface
+    assert not trusted[gap_outer]
+    # dim bone (thin or osteoporotic cortex, not trusted) is closed as before
+    ring_only = np.zeros_like(bone)
+    ring_only[:, :, 30:] = True
+    mixed = fill_marrow(bone, canal, spacing, edge_trusted=ring_only)
+    assert all(mixed[v] for v in corner_skirt) and not mixed[gap_outer]
+
+
 def test_an_oblique_disc_is_cut_along_its_plane() -> None:
     # two bodies joined by body class at the front of a disc tilted ~22 degrees (0.4 slice per voxel in y)
     classes = np.zeros((40, 40, 40), dtype=np.uint8)

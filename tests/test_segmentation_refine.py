@@ -295,6 +295,26 @@ def test_the_closing_leaves_a_concavity_beside_dense_cortex_out_but_keeps_the_ma
     assert all(mixed[v] for v in corner_skirt) and not mixed[gap_outer]
 
 
+def test_what_bone_rings_where_the_network_saw_no_bone_is_not_filled_as_marrow() -> None:
+    """A cervical transverse foramen, or the space between a rib's neck and its transverse
+    process, is ringed by bone like marrow; the network gives it no bone class."""
+    from napari_spine_mets.segmentation.refine import fill_marrow
+
+    spacing = (1.0, 1.0, 1.0)
+    bone = np.zeros((3, 30, 60), dtype=bool)
+    for x0 in (5, 35):  # two rings of cortex, each around a 10 x 10 hole
+        bone[:, 5:19, x0:x0 + 14] = True
+        bone[:, 7:17, x0 + 2:x0 + 12] = False
+    canal = np.zeros_like(bone)
+    unseen = np.zeros_like(bone)
+    unseen[:, 7:17, 37:47] = True  # the network saw no bone in the right ring's hole
+    unseen[:, 7:17, 7:11] = True  # and in less than half of the left ring's
+    filled = fill_marrow(bone, canal, spacing, unseen=unseen)
+    assert filled[:, 7:17, 7:17].all()  # marrow
+    assert not filled[:, 7:17, 37:47].any()  # a foramen
+    assert fill_marrow(bone, canal, spacing)[:, 7:17, 37:47].all()
+
+
 def test_an_oblique_disc_is_cut_along_its_plane() -> None:
     # two bodies joined by body class at the front of a disc tilted ~22 degrees (0.4 slice per voxel in y)
     classes = np.zeros((40, 40, 40), dtype=np.uint8)
@@ -631,6 +651,25 @@ def test_a_lesion_that_took_a_large_share_of_a_small_vertebra_is_restored_but_no
     hu = np.where(labels > 0, 400.0, 50.0)
     hu[canal] = 10.0
     assert fill_from_mirror(labels, hu, spacing, canal, body & (labels > 0), canal)[1] == {}
+
+
+def test_a_destroyed_sides_mirror_takes_the_healthy_sides_foramen_as_its_own() -> None:
+    """Benchmark neck 220001: once C6's healthy transverse foramen was left unfilled, its mirror
+    image had a hole that cut the restorable piece in two, and the pedicle a lesion took was
+    not restored."""
+    from napari_spine_mets.segmentation.mirror_fill import fill_from_mirror
+
+    spacing = (1.0, 1.0, 1.0)
+    labels, canal, body = _box_vertebra()
+    labels[:, 15:19, 14:18] = 0  # the left side's transverse foramen, 16 mm² (its mirror: columns 43-46)
+    damaged = labels.copy()
+    damaged[2:10, 11:22, 40:50] = 0  # the right side's counterpart destroyed
+    hu = np.where(damaged > 0, 400.0, 50.0)
+    hu[:, 15:19, 14:18] = 40.0  # blood
+    hu[canal] = 10.0
+    restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
+    assert set(added) == {1} and (restored[2:10, 15:19, 43:47] == 1).all()
+    assert (restored[:, 15:19, 14:18] == 0).all()  # the healthy side's own foramen stays open
 
 
 def test_a_vertebra_turned_about_the_long_axis_is_mirrored_across_its_own_plane() -> None:

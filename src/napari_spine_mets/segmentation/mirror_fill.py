@@ -51,6 +51,7 @@ _MIN_SYMMETRY = 0.8
 #: captures turned 3 degrees, where an off line misses a thin rim all round: 0.13-0.17).
 _MIN_LOPSIDED_SYMMETRY = 0.55
 _EXPLAINED = 0.3
+_FORAMEN_MM2 = 60.0  # a cervical transverse foramen is ~5-6 mm across
 
 
 def mirror_axis(body: np.ndarray, canal: np.ndarray, spacing: Sequence[float]
@@ -122,7 +123,9 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
         if symmetry < _MIN_LOPSIDED_SYMMETRY:
             continue
         soft = (hu[region] >= _LOW_HU) & (hu[region] <= _HIGH_HU)
-        candidate = mirrored & soft & (labels[region] == 0) & ~keep_out[region]
+        # the healthy side's holes count as its own: its transverse foramen is within its outline
+        outline = _reflect(_with_small_holes(mine, spacing), point - offset, axis[1], spacing)
+        candidate = outline & soft & (labels[region] == 0) & ~keep_out[region]
         if float(candidate.sum()) * voxel_mm3 < _MIN_MM3:
             continue  # an opening only takes away: no piece of lesion size can come of it
         thick = ndimage.binary_opening(candidate, structure=opening)
@@ -140,6 +143,22 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
             out[region][restored] = instance
             added[instance] = int(restored.sum())
     return out, added
+
+
+def _with_small_holes(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
+    """``mask`` with each axial slice's holes of at most ``_FORAMEN_MM2`` filled (a transverse
+    foramen; not C1's ring around the dens, nor the canal)."""
+    from scipy import ndimage
+
+    out = mask.copy()
+    largest = _FORAMEN_MM2 / (spacing[1] * spacing[2])
+    for z in range(mask.shape[0]):
+        holes, n = ndimage.label(ndimage.binary_fill_holes(mask[z]) & ~mask[z])
+        if n:
+            small = np.bincount(holes.ravel(), minlength=n + 1) <= largest
+            small[0] = False
+            out[z] |= small[holes]
+    return out
 
 
 def _with_mirror(box: tuple[slice, ...], point: np.ndarray, direction: np.ndarray, spacing: Sequence[float],

@@ -85,6 +85,7 @@ _LOCAL_CAP = 1.1  # × the scan's edge HU, the most the local edge may ask
 #: (its vertebrae 480-596 HU) T12 / T11 0.738 / 0.487 -> 0.732 / 0.484 peeled everywhere,
 #: 0.738 / 0.488 at 800 HU.
 _DENSE_CORTEX_HU = 800.0
+_UNSEEN_SHARE = 0.5  # of a filled piece where the network saw no bone: a hole in the bone, not marrow
 #: How far around the network's own bone refined bone may reach. On the ~2 mm working grid
 #: 2.5 mm is one voxel along an axis but not the in-plane diagonal (2.8 mm): at 3 mm the
 #: diagonal let refined bone run on into a rib where it meets a transverse process (session 23,
@@ -158,7 +159,7 @@ def bone_mask(hu: np.ndarray, spacing: Sequence[float], threshold: float = BONE_
 
 
 def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float],
-                edge_trusted: np.ndarray | None = None) -> np.ndarray:
+                edge_trusted: np.ndarray | None = None, unseen: np.ndarray | None = None) -> np.ndarray:
     """Fill, slice by slice, what cortex encloses (marrow), except holes that touch the canal.
 
     Thin or osteoporotic cortex has gaps at a threshold, so the ring is closed first
@@ -170,6 +171,8 @@ def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float],
     lamina its spinous process) with the blur of the cortex beside them. Where
     ``edge_trusted`` (dense cortex nearby: ``local_edge`` placed the surface there), the
     closing's voxels on the outer surface are left out; the holes they enclose stay filled.
+    A piece filled mostly (``_UNSEEN_SHARE``) where the network saw no bone (``unseen``) is
+    a hole in the bone, not marrow (``_without_unseen_pieces``).
     """
     from scipy import ndimage
 
@@ -191,7 +194,32 @@ def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float],
         skirt &= ~bone
         skirt &= edge_trusted
         filled &= ~skirt
+    if unseen is not None:
+        filled = _without_unseen_pieces(filled, bone, unseen)
     return filled
+
+
+def _without_unseen_pieces(filled: np.ndarray, bone: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    """``filled`` less each in-plane piece of what filling added that lies mostly in ``unseen``.
+
+    A ring of bone encloses more than marrow: a cervical vertebra's transverse foramina
+    (the vertebral artery), the space between a rib's neck and its transverse process. The
+    network, which has seen these, gives them no bone class, where it gives a body's marrow
+    its body class. ``unseen`` leaves out the bodies' side (on real CT the network's body
+    class has gaps in the marrow) and arches the network missed.
+    """
+    from scipy import ndimage
+
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[1] = ndimage.generate_binary_structure(2, 1)
+    pieces, n = ndimage.label(filled & ~bone, structure=in_plane)
+    if n == 0:
+        return filled
+    size = np.bincount(pieces.ravel(), minlength=n + 1)
+    in_unseen = np.bincount(pieces[unseen], minlength=n + 1)
+    drop = in_unseen >= _UNSEEN_SHARE * size
+    drop[0] = False
+    return filled & ~drop[pieces]
 
 
 def bone_threshold(hu: np.ndarray, network_bone: np.ndarray) -> float:
@@ -520,13 +548,21 @@ def _edge_from_peak(peak: np.ndarray, threshold: float) -> np.ndarray:
     return np.clip(peak, BONE_HU, _LOCAL_CAP * threshold, out=peak)
 
 
+def _unseen(classes: np.ndarray, parts: np.ndarray, missed_zone: np.ndarray) -> np.ndarray:
+    """Coarse voxels where the network saw no bone, nearer an arch than a body, and not an
+    arch it missed: what bone encloses there is not marrow (``_without_unseen_pieces``)."""
+    return ~np.isin(classes, (*BONE_CLASSES, SACRUM_CLASS)) & (parts != _BODY_CLASS) & ~missed_zone
+
+
 def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, canal: np.ndarray,
-               missed: np.ndarray, network_arch: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+               missed: np.ndarray, network_arch: np.ndarray,
+               unseen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """(bone with its marrow filled, the smoothed HU, the edge threshold) on the fine grid.
 
     Where the network missed the arch (``missed``) nothing of it is known, so the arch's
     thin, partial-volumed laminae are taken at the generous ``BONE_HU``; where it found
-    the arch (``network_arch``), the arch's inside is bone too (``arch_interior``).
+    the arch (``network_arch``), the arch's inside is bone too (``arch_interior``). What
+    bone encloses where the network saw none (``unseen``) is not filled (``fill_marrow``).
     """
     threshold = bone_threshold(hu, network_bone)
     smooth = smoothed(hu, spacing)
@@ -535,7 +571,7 @@ def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarra
     dense = (smooth >= _edge_from_peak(peak, threshold)) | (missed & (smooth >= BONE_HU))
     del peak
     dense |= arch_interior(smooth, network_arch)
-    return fill_marrow(dense, canal, spacing, edge_trusted), smooth, threshold
+    return fill_marrow(dense, canal, spacing, edge_trusted, unseen), smooth, threshold
 
 
 def arch_interior(smooth: np.ndarray, network_arch: np.ndarray) -> np.ndarray:
@@ -699,7 +735,8 @@ def refine_instances(
                                 gather(np.isin(box_classes, (*BONE_CLASSES, SACRUM_CLASS)), sub_index), core_labels)
         bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
                                              gather(missed_zone[coarse_box], sub_index),
-                                             gather(np.isin(box_classes, (2, 3, 4)), sub_index))
+                                             gather(np.isin(box_classes, (2, 3, 4)), sub_index),
+                                             gather(_unseen(box_classes, parts_coarse, missed_zone[coarse_box]), sub_index))
         blood = vessels.result()
     all_bone = bone.copy()
     bone &= sub_allowed

@@ -170,11 +170,12 @@ def test_a_crushed_body_run_into_the_next_through_an_oblique_disc_is_cut_from_it
     assert find_instances(whole, spacing).count == 4
 
 
-def _tilted_column(merged: bool, degrees: float = 50.0) -> np.ndarray:
-    """Five cylindrical bodies (9 mm radius; 16 mm long, the third crushed to 10 mm) with 4 mm
-    discs between them, along a column ``degrees`` off the grid's axis 0 (2 mm voxels);
-    ``merged``: the body class runs through the rim of the disc above the crushed body, as the
-    network ran it through T3/T4 on fresh case 680023."""
+def _tilted_column(merged: bool, degrees: float = 50.0, rim_of_disc: int = 2,
+                   lengths: tuple[float, ...] = (16.0, 16.0, 10.0, 16.0, 16.0)) -> np.ndarray:
+    """Five cylindrical bodies (9 mm radius; ``lengths``: 16 mm long, the third crushed to 10 mm)
+    with 4 mm discs between them, along a column ``degrees`` off the grid's axis 0 (2 mm voxels);
+    ``merged``: the body class runs through the rim of disc ``rim_of_disc`` (0: the lowest; 2:
+    above the crushed body, as the network ran it through T3/T4 on fresh case 680023)."""
     zz, yy, xx = np.mgrid[:70, :90, :20].astype(float) * 2.0
     axis = np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees)), 0.0])
     offset = np.stack([zz, yy, xx], axis=-1) - np.array([10.0, 10.0, 20.0])
@@ -183,11 +184,11 @@ def _tilted_column(merged: bool, degrees: float = 50.0) -> np.ndarray:
     classes = np.zeros(zz.shape, dtype=np.uint8)
     inside = across <= 9.0
     start = 0.0
-    for k, length in enumerate((16.0, 16.0, 10.0, 16.0, 16.0)):
+    for k, length in enumerate(lengths):
         classes[inside & (along >= start) & (along < start + length)] = 1
         if k < 4:
             classes[inside & (along >= start + length) & (along < start + length + 4.0)] = 6
-        if merged and k == 2:  # the disc above the crushed body, its rim called body
+        if merged and k == rim_of_disc:  # the disc's rim called body
             classes[inside & (across > 7.0) & (along >= start + length) & (along < start + length + 4.0)] = 1
         start += length + 4.0
     return classes
@@ -215,6 +216,29 @@ def test_two_bodies_run_together_on_a_steeply_tilted_column_are_cut_across_the_c
         assert find_instances(merged, spacing).count == 4
     finally:
         tilted_split.split_tilted_bodies = kept
+
+
+def test_two_bodies_run_together_at_the_top_of_the_view_on_a_tilted_column_are_cut_too() -> None:
+    """A body at an end of the view has one neighbour: the column's line runs through its own
+    centre and that neighbour's (session 30's sweep had T3 and T4 as one at the top of a view)."""
+    from napari_spine_mets.segmentation import tilted_split
+
+    spacing = (2.0, 2.0, 2.0)
+    # the crushed body and the one beside it ran together: at the bottom of the view, then the top
+    for disc, lengths in ((0, (10.0, 16.0, 16.0, 16.0, 16.0)), (3, (16.0, 16.0, 16.0, 16.0, 10.0))):
+        apart = find_instances(_tilted_column(merged=False, lengths=lengths), spacing)
+        assert apart.count == 5
+        merged = _tilted_column(merged=True, rim_of_disc=disc, lengths=lengths)
+        instances = find_instances(merged, spacing)
+        assert instances.count == 5
+        sizes, sizes_apart = np.bincount(instances.labels.ravel())[1:], np.bincount(apart.labels.ravel())[1:]
+        assert np.all(np.abs(sizes / sizes_apart - 1) < 0.25)
+        kept = tilted_split.split_tilted_bodies
+        try:
+            tilted_split.split_tilted_bodies = lambda pieces, groups, *args: (pieces, groups)
+            assert find_instances(merged, spacing).count == 4
+        finally:
+            tilted_split.split_tilted_bodies = kept
 
 
 def test_a_crushed_body_on_its_own_between_two_vertebrae_is_a_vertebra() -> None:

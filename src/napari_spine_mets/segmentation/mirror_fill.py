@@ -150,15 +150,16 @@ def _with_small_holes(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     foramen; not C1's ring around the dens, nor the canal)."""
     from scipy import ndimage
 
-    out = mask.copy()
-    largest = _FORAMEN_MM2 / (spacing[1] * spacing[2])
-    for z in range(mask.shape[0]):
-        holes, n = ndimage.label(ndimage.binary_fill_holes(mask[z]) & ~mask[z])
-        if n:
-            small = np.bincount(holes.ravel(), minlength=n + 1) <= largest
-            small[0] = False
-            out[z] |= small[holes]
-    return out
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[1] = ndimage.generate_binary_structure(2, 1)
+    background, n = ndimage.label(~mask, structure=in_plane)
+    if n == 0:
+        return mask.copy()
+    small = np.bincount(background.ravel(), minlength=n + 1) <= _FORAMEN_MM2 / (spacing[1] * spacing[2])
+    for face in (background[:, 0, :], background[:, -1, :], background[:, :, 0], background[:, :, -1]):
+        small[np.unique(face)] = False  # reaching a slice's edge: outside, not a hole
+    small[0] = False
+    return mask | small[background]
 
 
 def _with_mirror(box: tuple[slice, ...], point: np.ndarray, direction: np.ndarray, spacing: Sequence[float],

@@ -215,11 +215,15 @@ def _without_unseen_pieces(filled: np.ndarray, bone: np.ndarray, unseen: np.ndar
     pieces, n = ndimage.label(filled & ~bone, structure=in_plane)
     if n == 0:
         return filled
-    size = np.bincount(pieces.ravel(), minlength=n + 1)
-    in_unseen = np.bincount(pieces[unseen], minlength=n + 1)
+    # only the pieces' voxels are read: whole-box passes cost ~0.4 s on a clinical CT
+    where = np.flatnonzero(pieces)
+    piece = pieces.ravel()[where]
+    size = np.bincount(piece, minlength=n + 1)
+    in_unseen = np.bincount(piece[unseen.ravel()[where]], minlength=n + 1)
     drop = in_unseen >= _UNSEEN_SHARE * size
-    drop[0] = False
-    return filled & ~drop[pieces]
+    out = filled.copy()
+    out.ravel()[where[drop[piece]]] = False
+    return out
 
 
 def bone_threshold(hu: np.ndarray, network_bone: np.ndarray) -> float:

@@ -189,14 +189,25 @@ def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float],
     hole[0] = False
     filled = closed | hole[background]
     if edge_trusted is not None:
-        skirt = dilate(~filled, diamond(1)[None])  # touches what is left outside, in-plane
-        skirt &= closed
-        skirt &= ~bone
-        skirt &= edge_trusted
-        filled &= ~skirt
+        _drop_outer_skirt(filled, closed & ~bone & edge_trusted)
     if unseen is not None:
         filled = _without_unseen_pieces(filled, bone, unseen)
     return filled
+
+
+def _drop_outer_skirt(filled: np.ndarray, candidates: np.ndarray) -> None:
+    """Clear, in place, the ``candidates`` of ``filled`` that touch its outside in-plane.
+
+    Only the candidates' four neighbours are read (a whole-box dilation cost ~0.2 s on a
+    clinical CT); beyond the grid's edge is not outside.
+    """
+    z, y, x = np.nonzero(candidates)
+    touching = np.zeros(z.size, dtype=bool)
+    for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        ny, nx = y + dy, x + dx
+        inside = (ny >= 0) & (ny < filled.shape[1]) & (nx >= 0) & (nx < filled.shape[2])
+        touching[inside] |= ~filled[z[inside], ny[inside], nx[inside]]
+    filled[z[touching], y[touching], x[touching]] = False
 
 
 def _without_unseen_pieces(filled: np.ndarray, bone: np.ndarray, unseen: np.ndarray) -> np.ndarray:

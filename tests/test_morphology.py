@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_spine_mets.morphology import ball, diamond, dilate, erode, maximum_filter
+from napari_spine_mets.morphology import ball, diamond, dilate, erode, maximum_filter, slice_holes
 
 
 def _masks(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
@@ -58,3 +58,16 @@ def test_maximum_filter_matches_scipy(size: tuple[int, int, int]) -> None:
     assert np.array_equal(maximum_filter(values, size), ndimage.maximum_filter(values, size=size))
     with pytest.raises(ValueError):
         maximum_filter(values, (4, 3, 3))
+
+
+def test_slice_holes_are_what_a_slice_encloses_not_what_reaches_its_edge_or_another_slice() -> None:
+    mask = np.zeros((3, 9, 9), dtype=bool)
+    mask[1, 2:7, 2:7] = True
+    mask[1, 4, 4] = False  # a hole in the middle slice
+    mask[1, 3, 2] = False  # a notch reaching outside
+    background, hole = slice_holes(mask)
+    assert hole[background[1, 4, 4]]
+    assert not hole[background[1, 3, 2]] and not hole[background[1, 0, 0]]
+    assert not hole[background[0, 4, 4]] and not hole[background[2, 4, 4]]  # above and below: open slices
+    assert background[1, 4, 4] != background[0, 4, 4]  # pieces do not run across slices
+    assert not hole[0]

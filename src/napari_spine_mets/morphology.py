@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ball", "largest_piece", "diamond", "dilate", "erode", "maximum_filter"]
+__all__ = ["ball", "largest_piece", "diamond", "slice_holes", "dilate", "erode", "maximum_filter"]
 
 
 def ball(radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
@@ -36,6 +36,21 @@ def diamond(radius: int, ndim: int = 2) -> np.ndarray:
     the face-connected cross iterated ``radius`` times."""
     grid = np.meshgrid(*[np.arange(-radius, radius + 1)] * ndim, indexing="ij")
     return sum(np.abs(g) for g in grid) <= radius
+
+
+def slice_holes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(in-plane pieces of what ``mask`` leaves out, slice by slice; per piece id, whether it is
+    a hole): a piece is a hole when it reaches no edge of its slice. Id 0 (``mask``) is not."""
+    from scipy import ndimage
+
+    in_plane = np.zeros((3, 3, 3), dtype=bool)
+    in_plane[1] = ndimage.generate_binary_structure(2, 1)
+    background, n = ndimage.label(~mask, structure=in_plane)
+    hole = np.ones(n + 1, dtype=bool)
+    for face in (background[:, 0, :], background[:, -1, :], background[:, :, 0], background[:, :, -1]):
+        hole[np.unique(face)] = False
+    hole[0] = False
+    return background, hole
 
 
 def dilate(mask: np.ndarray, structure: np.ndarray, outside: bool = False) -> np.ndarray:

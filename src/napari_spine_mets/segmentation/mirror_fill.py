@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..morphology import ball
+from ..morphology import ball, slice_holes
 
 __all__ = ["fill_from_mirror", "mirror_axis"]
 
@@ -148,18 +148,9 @@ def fill_from_mirror(labels: np.ndarray, hu: np.ndarray, spacing: Sequence[float
 def _with_small_holes(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """``mask`` with each axial slice's holes of at most ``_FORAMEN_MM2`` filled (a transverse
     foramen; not C1's ring around the dens, nor the canal)."""
-    from scipy import ndimage
-
-    in_plane = np.zeros((3, 3, 3), dtype=bool)
-    in_plane[1] = ndimage.generate_binary_structure(2, 1)
-    background, n = ndimage.label(~mask, structure=in_plane)
-    if n == 0:
-        return mask.copy()
-    small = np.bincount(background.ravel(), minlength=n + 1) <= _FORAMEN_MM2 / (spacing[1] * spacing[2])
-    for face in (background[:, 0, :], background[:, -1, :], background[:, :, 0], background[:, :, -1]):
-        small[np.unique(face)] = False  # reaching a slice's edge: outside, not a hole
-    small[0] = False
-    return mask | small[background]
+    background, hole = slice_holes(mask)
+    hole &= np.bincount(background.ravel(), minlength=hole.size) <= _FORAMEN_MM2 / (spacing[1] * spacing[2])
+    return mask | hole[background]
 
 
 def _with_mirror(box: tuple[slice, ...], point: np.ndarray, direction: np.ndarray, spacing: Sequence[float],

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..morphology import ball, diamond, dilate, erode, maximum_filter
+from ..morphology import ball, diamond, dilate, erode, maximum_filter, slice_holes
 from .arch_geometry import (MIN_ARCH_RATIO, ColumnFrames, arch_above_the_top, arch_body_ratios, column_frames,
                             lateral_bone_to_lower, return_taken_arches, return_taken_pedicles, settle_arch_claims,
                             spinous_tips_to_upper, whole_pedicles)
@@ -174,19 +174,11 @@ def fill_marrow(bone: np.ndarray, canal: np.ndarray, spacing: Sequence[float],
     A piece filled mostly (``_UNSEEN_SHARE``) where the network saw no bone (``unseen``) is
     a hole in the bone, not marrow (``_without_unseen_pieces``).
     """
-    from scipy import ndimage
-
-    in_plane = np.zeros((3, 3, 3), dtype=bool)
-    in_plane[1] = ndimage.generate_binary_structure(2, 1)
     # closing by the in-plane cross iterated ``steps`` times, which is the in-plane diamond
     ring = diamond(max(1, int(round(_CLOSE_MM / min(spacing[1], spacing[2])))))[None]
     closed = erode(dilate(bone, ring), ring) | bone
-    background, n = ndimage.label(~closed, structure=in_plane)
-    hole = np.ones(n + 1, dtype=bool)
-    for face in (background[:, 0, :], background[:, -1, :], background[:, :, 0], background[:, :, -1]):
-        hole[np.unique(face)] = False
+    background, hole = slice_holes(closed)
     hole[np.unique(background[canal])] = False
-    hole[0] = False
     filled = closed | hole[background]
     if edge_trusted is not None:
         _drop_outer_skirt(filled, closed & ~bone & edge_trusted)

@@ -7,7 +7,7 @@ import pytest
 
 from napari_spine_mets.anatomy import TOTALSEG_SACRUM, TOTALSEG_VERTEBRA_IDS
 from napari_spine_mets.segmentation.classes import target_from_truth
-from napari_spine_mets.segmentation.labelling import (FIRST_UNNAMED_ID, MIN_BODY_MM3, MIN_CUT_PIECE_MM3,
+from napari_spine_mets.segmentation.labelling import (FIRST_UNNAMED_ID, MIN_BODY_MM3, MIN_CUT_PIECE_MM3, Instances,
                                                        arches_from_pedicles, find_instances, label_maps_from, name_levels)
 from napari_spine_mets.segmentation.vertebra_stats import vertebra_statistics
 from napari_spine_mets.synthetic import FractureSpec, SpineParams, generate_spine_ct
@@ -194,51 +194,43 @@ def _tilted_column(merged: bool, degrees: float = 50.0, rim_of_disc: int = 2,
     return classes
 
 
-def test_two_bodies_run_together_on_a_steeply_tilted_column_are_cut_across_the_column() -> None:
-    """Fresh case 680023 (3 mm slices, the column 50 degrees off the axis): T3 and a crushed T4
-    ran together through their disc's rim. Every axial slice cuts both bodies, so the axial area
-    hardly dips there and they stayed one vertebra (T3 / T4 0.60 / 0.55); across the column's
-    own axis the disc is a clear dip."""
+def _assert_cut_across_the_column(merged: np.ndarray, apart: Instances, spacing: tuple[float, float, float]) -> None:
+    """Five vertebrae from ``merged``, each about as large as where the disc kept them apart
+    (``apart``), and only four with ``tilted_split`` off (the axial dip alone does not see it)."""
     from napari_spine_mets.segmentation import tilted_split
 
-    spacing = (2.0, 2.0, 2.0)
-    apart = find_instances(_tilted_column(merged=False), spacing)
-    assert apart.count == 5
-    merged = _tilted_column(merged=True)
     instances = find_instances(merged, spacing)
     assert instances.count == 5
-    # cut at the disc: each body about as large as where the disc kept them apart
     sizes, sizes_apart = np.bincount(instances.labels.ravel())[1:], np.bincount(apart.labels.ravel())[1:]
     assert np.all(np.abs(sizes / sizes_apart - 1) < 0.25)
     kept = tilted_split.split_tilted_bodies
-    try:  # the axial dip alone does not see it
+    try:
         tilted_split.split_tilted_bodies = lambda pieces, groups, *args: (pieces, groups)
         assert find_instances(merged, spacing).count == 4
     finally:
         tilted_split.split_tilted_bodies = kept
 
 
+def test_two_bodies_run_together_on_a_steeply_tilted_column_are_cut_across_the_column() -> None:
+    """Fresh case 680023 (3 mm slices, the column 50 degrees off the axis): T3 and a crushed T4
+    ran together through their disc's rim. Every axial slice cuts both bodies, so the axial area
+    hardly dips there and they stayed one vertebra (T3 / T4 0.60 / 0.55); across the column's
+    own axis the disc is a clear dip."""
+    spacing = (2.0, 2.0, 2.0)
+    apart = find_instances(_tilted_column(merged=False), spacing)
+    assert apart.count == 5
+    _assert_cut_across_the_column(_tilted_column(merged=True), apart, spacing)
+
+
 def test_two_bodies_run_together_at_the_top_of_the_view_on_a_tilted_column_are_cut_too() -> None:
     """A body at an end of the view has one neighbour: the column's line runs through its own
     centre and that neighbour's (session 30's sweep had T3 and T4 as one at the top of a view)."""
-    from napari_spine_mets.segmentation import tilted_split
-
     spacing = (2.0, 2.0, 2.0)
     # the crushed body and the one beside it ran together: at the bottom of the view, then the top
     for disc, lengths in ((0, (10.0, 16.0, 16.0, 16.0, 16.0)), (3, (16.0, 16.0, 16.0, 16.0, 10.0))):
         apart = find_instances(_tilted_column(merged=False, lengths=lengths), spacing)
         assert apart.count == 5
-        merged = _tilted_column(merged=True, rim_of_disc=disc, lengths=lengths)
-        instances = find_instances(merged, spacing)
-        assert instances.count == 5
-        sizes, sizes_apart = np.bincount(instances.labels.ravel())[1:], np.bincount(apart.labels.ravel())[1:]
-        assert np.all(np.abs(sizes / sizes_apart - 1) < 0.25)
-        kept = tilted_split.split_tilted_bodies
-        try:
-            tilted_split.split_tilted_bodies = lambda pieces, groups, *args: (pieces, groups)
-            assert find_instances(merged, spacing).count == 4
-        finally:
-            tilted_split.split_tilted_bodies = kept
+        _assert_cut_across_the_column(_tilted_column(merged=True, rim_of_disc=disc, lengths=lengths), apart, spacing)
 
 
 def test_a_crushed_body_on_its_own_between_two_vertebrae_is_a_vertebra() -> None:
@@ -332,7 +324,7 @@ def test_an_even_density_structure_taken_for_a_body_goes_before_the_levels_are_c
 
 
 def test_dropping_instances_keeps_the_order_and_the_axis_and_atlas_ids() -> None:
-    from napari_spine_mets.segmentation.labelling import Instances, without_instances
+    from napari_spine_mets.segmentation.labelling import without_instances
 
     labels = np.zeros((10, 4, 4), np.int16)
     for i in range(1, 6):

@@ -56,7 +56,8 @@ from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool, vessel_wall
 
 __all__ = ["Refined", "nearest_index", "gather", "smoothed", "bone_mask", "bone_threshold", "local_edge", "local_peak",
-           "fill_marrow", "marrow_through", "marrow_first", "territory", "missed_arches", "body_span", "refine_instances"]
+           "fill_marrow", "marrow_through", "marrow_first", "territory", "missed_arches", "body_span",
+           "refine_instances"]
 
 log = logging.getLogger(__name__)
 
@@ -563,7 +564,7 @@ def _unseen(classes: np.ndarray, parts: np.ndarray, missed_zone: np.ndarray) -> 
 
 def _fine_bone(hu: np.ndarray, spacing: Sequence[float], network_bone: np.ndarray, canal: np.ndarray,
                missed: np.ndarray, network_arch: np.ndarray,
-               unseen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+               unseen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(bone with its marrow filled, the smoothed HU, the edge threshold) on the fine grid.
 
     Where the network missed the arch (``missed``) nothing of it is known, so the arch's
@@ -743,7 +744,8 @@ def refine_instances(
         bone, smooth, threshold = _fine_bone(sub_hu, spacing, network_bone, canal,
                                              gather(missed_zone[coarse_box], sub_index),
                                              gather(np.isin(box_classes, (2, 3, 4)), sub_index),
-                                             gather(_unseen(box_classes, parts_coarse, missed_zone[coarse_box]), sub_index))
+                                             gather(_unseen(box_classes, parts_coarse, missed_zone[coarse_box]),
+                                                    sub_index))
         blood = vessels.result()
     all_bone = bone.copy()
     bone &= sub_allowed

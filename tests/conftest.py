@@ -15,6 +15,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    """A failing test that used a real Orthanc shows that server's log (its associations) in the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if callable(getattr(value, "log_tail", None)):
+            report.sections.append((f"Orthanc log of fixture '{name}'", value.log_tail(6000)))
+
+
 def shared_data_dir() -> Path | None:
     """Folder of the shared reference data, from $SPINE_METS_SHARED_DATA or ../shared/data."""
     env = os.environ.get("SPINE_METS_SHARED_DATA")

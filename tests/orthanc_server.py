@@ -4,9 +4,10 @@
 localhost with ``RemoteAccessAllowed`` false and no authentication; DICOM port with a
 known AE title, called-AET checking on, stores only from the registered test SCU whose
 host must be 127.0.0.1; storage and index in the temp folder; no plugins), starts
-``/usr/sbin/Orthanc`` and waits until its REST API answers. Orthanc 1.10 has no option
-to bind its DICOM port to one interface; the registered-modality and host checks keep it
-closed to anything but our SCU on 127.0.0.1.
+``/usr/sbin/Orthanc --verbose`` (associations in its log, which a failing test shows) and waits
+until its REST API answers and a C-ECHO succeeds. Orthanc 1.10 has no option to bind its
+DICOM port to one interface; the registered-modality and host checks keep it closed to
+anything but our SCU on 127.0.0.1.
 
 ``orthanc_binary()`` skips the test when Orthanc is missing, but fails when CI=true, so CI
 can never pass by skipping these tests.
@@ -101,19 +102,45 @@ class OrthancServer:
         config = self.folder / "orthanc.json"
         config.write_text(json.dumps(self.config(), indent=2), encoding="utf-8")
         log = open(self.folder / "orthanc.log", "wb")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen([binary, str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=self.folder)
+        self.process = subprocess.Popen(
+            [binary, "--verbose", str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=self.folder
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Orthanc exited with {self.process.returncode}: {self.log_tail()}")
             try:
                 self.get("/system")
-                with socket.create_connection(("127.0.0.1", self.dicom_port), timeout=2):
-                    return self  # both the REST and the DICOM listeners are up
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.2)
+                continue
+            if self._answers_echo(deadline - time.monotonic()):
+                return self  # the REST API answers and the DICOM server completes an association
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"Orthanc did not answer within {timeout_s} s: {self.log_tail()}")
+
+    def _answers_echo(self, timeout_s: float) -> bool:
+        """Whether the DICOM server completes a C-ECHO: a whole association, not only a TCP accept.
+
+        A bare TCP probe would leave Orthanc's one accepting thread a connection to deal with
+        just before the first test's association.
+        """
+        from pynetdicom import AE
+        from pynetdicom.sop_class import Verification
+
+        ae = AE(ae_title=SCU_AET)
+        ae.add_requested_context(Verification)
+        for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
+            setattr(ae, name, max(1.0, timeout_s))
+        assoc = ae.associate("127.0.0.1", self.dicom_port, ae_title=ORTHANC_AET)
+        if not assoc.is_established:
+            return False
+        try:
+            status = assoc.send_c_echo()
+            return bool(status) and int(status.Status) == 0
+        finally:
+            assoc.release()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

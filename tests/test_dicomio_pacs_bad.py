@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,31 @@ def test_silent_pacs_times_out() -> None:
         config = _config(listener.getsockname()[1], timeout_s=1)
         with pytest.raises(PacsTimeoutError, match="within 1 s"):
             pacs.echo(config)
+
+
+def test_pacs_that_hangs_up_is_told_apart_from_a_silent_one() -> None:
+    with socket.socket() as listener:  # accepts TCP, then closes each connection without a word
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                conn.close()
+
+        worker = threading.Thread(target=hang_up, daemon=True)
+        worker.start()
+        try:
+            with pytest.raises(AssociationRejectedError, match="closed the connection without answering"):
+                pacs.echo(_config(listener.getsockname()[1]))
+        finally:
+            stop.set()
+            worker.join(timeout=5)
 
 
 @pytest.fixture(scope="module")

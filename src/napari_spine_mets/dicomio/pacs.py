@@ -86,7 +86,12 @@ class SendResult:
 
 
 def _check_reachable(config: PacsConfig) -> None:
-    """Open and close a TCP connection first, to tell 'down' from 'rejected' from 'slow'."""
+    """Open and close a TCP connection, to tell 'down' from 'unknown host' from 'slow' after a failed association.
+
+    Run only once an association has failed: a probe before every association would cost a
+    DICOM server an extra connection each time, and servers that accept associations one at a
+    time (Orthanc, other DCMTK-based ones) would answer us later.
+    """
     try:
         with socket.create_connection((config.host, config.port), timeout=config.timeout_s):
             pass
@@ -120,9 +125,13 @@ def make_ae(config: PacsConfig) -> Any:
     return ae
 
 
+# A failed association that took at least this share of the timeout ran out of time.
+_TIMED_OUT_SHARE = 0.9
+
+
 def associate(config: PacsConfig, ae: Any, **kwargs: Any) -> Any:
     """An established association with the PACS, or a PacsError explaining why not."""
-    _check_reachable(config)
+    started = time.monotonic()
     assoc = ae.associate(config.host, config.port, ae_title=config.called_aet, **kwargs)
     if assoc.is_established:
         return assoc
@@ -134,17 +143,22 @@ def associate(config: PacsConfig, ae: Any, **kwargs: Any) -> Any:
             f"{config.describe()}: association rejected; "
             + reason.format(calling=config.calling_aet, called=config.called_aet)
         )
-    if getattr(assoc.acceptor, "primitive", None) is None:  # no A-ASSOCIATE answer at all
-        raise PacsTimeoutError(
-            f"{config.describe()}: no answer to the association request within {config.timeout_s:g} s "
-            "(is it a DICOM port? is the PACS overloaded?)"
-        )
-    if assoc.is_aborted:
+    answered = getattr(assoc.acceptor, "primitive", None) is not None
+    if assoc.is_aborted and answered:
         raise AssociationRejectedError(
             f"{config.describe()}: the PACS aborted the association: it accepted none of the requested "
             "services, or it does not accept our AE title or address"
         )
-    raise PacsTimeoutError(f"{config.describe()}: no answer to the association request within {config.timeout_s:g} s")
+    if time.monotonic() - started >= _TIMED_OUT_SHARE * config.timeout_s:
+        raise PacsTimeoutError(
+            f"{config.describe()}: no answer to the association request within {config.timeout_s:g} s "
+            "(is it a DICOM port? is the PACS overloaded?)"
+        )
+    _check_reachable(config)  # raises when the PACS cannot be reached at all
+    raise AssociationRejectedError(
+        f"{config.describe()}: the PACS closed the connection without answering the association request "
+        "(is it a DICOM port? does it accept our address?)"
+    )
 
 
 def echo(config: PacsConfig) -> float:

@@ -966,3 +966,49 @@ def test_the_arch_of_a_vertebra_cut_off_above_the_view_is_not_the_top_vertebras(
     top = int(np.nonzero(((labels == 1) & (classes == 1)).any(axis=(1, 2)))[0].max())  # z runs up
     cut_view = (classes[: top + 1], labels[: top + 1])
     assert (arch_above_the_top(grown, not_body, *cut_view, spacing, case.ct.spacing) == grown).all()
+
+
+@pytest.fixture(scope="module")
+def upper_neck():
+    return generate_spine_ct(SpineParams(seed=5, levels=("C1", "C2", "C3", "C4"), spacing_mm=(1.25, 0.8, 0.8),
+                                         fov_mm=200, lesions=(), fracture=None, include_sacrum=False))
+
+
+def test_c2s_facets_the_coarse_flood_gave_to_c1_come_back_at_their_joints(upper_neck) -> None:
+    # benchmark neck 220004: the coarse instance flood gave C2's superior articular facets,
+    # beside the dens' base, to C1's lateral masses resting on them (1,500 voxels of C2). C1
+    # is not seeded level with C2, so the fine flood meets at the atlanto-axial joints.
+    case = upper_neck
+    truth = case.vertebrae.array
+    classes, _ = _coarse(case, target_from_truth(case.parts.array, truth))
+    instances = find_instances(classes, _coarse_spacing(case, classes))
+    assert (instances.atlas_id, instances.axis_id) == (1, 2)
+    labels = instances.labels.copy()
+    c1_bottom = int(np.nonzero((labels == 1).any(axis=(1, 2)))[0].min())
+    # the network's answer: C2's arch within 4 mm below C1 is C1's
+    taken = (labels == 2) & (classes == 2) & (np.arange(labels.shape[0])[:, None, None] >= c1_bottom - 2)
+    assert taken.sum() > 100
+    labels[taken] = 1
+    refined = refine_instances(case.ct.array, case.ct.spacing, classes, labels, np.ones(classes.shape, np.float32),
+                               axis_id=2)
+    c1, c2 = truth == TOTALSEG_VERTEBRA_IDS["C1"], truth == TOTALSEG_VERTEBRA_IDS["C2"]
+    taken_fine = gather(taken, nearest_index(taken.shape, truth.shape)) & c2
+    assert (refined.labels[taken_fine] == 2).mean() > 0.5  # without the rule: none of it
+    assert _dice(refined.labels == 2, c2) > 0.93  # 0.90 without
+    assert _dice(refined.labels == 1, c1) > 0.94  # 0.92 without
+
+
+def test_only_the_atlas_voxels_straight_above_or_below_the_axis_are_left_to_the_flood() -> None:
+    from napari_spine_mets.segmentation.craniocervical import ATLAS_AXIS_BAND_MM, atlas_level_with_axis
+
+    spacing_z = 2.0
+    reach = int(ATLAS_AXIS_BAND_MM // spacing_z)
+    labels = np.zeros((3 * reach, 3, 3), dtype=np.int16)
+    labels[:reach, 1, 1] = 2  # the axis' column
+    labels[reach:, 1, 1] = 1  # the atlas above it
+    labels[:, 0, 0] = 1  # atlas bone beside the axis (its anterior arch beside the dens)
+    level = atlas_level_with_axis(labels, 1, 2, spacing_z)
+    above = np.nonzero(level[:, 1, 1])[0]
+    assert above.tolist() == list(range(reach, 2 * reach))  # the atlas within the band above the axis
+    assert not level[:, 0, 0].any()  # nothing beside it
+    assert not level[labels != 1].any()

@@ -51,6 +51,7 @@ from .arch_geometry import (MIN_ARCH_RATIO, ColumnFrames, arch_above_the_top, ar
                             lateral_bone_to_lower, return_taken_arches, return_taken_pedicles, settle_arch_claims,
                             spinous_tips_to_upper, whole_pedicles)
 from .classes import BONE_CLASSES, SACRUM_CLASS
+from .craniocervical import atlas_level_with_axis
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool, vessel_wall
@@ -608,10 +609,14 @@ def arch_interior(smooth: np.ndarray, network_arch: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """Where each instance starts growing: its network bone that is bone here, its seeded
-    pedicles where the network had nothing, and its body interior."""
+def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.ndarray,
+             unseeded: np.ndarray | None = None) -> np.ndarray:
+    """Where each instance starts growing: its network bone that is bone here (less the
+    ``unseeded`` voxels, whose owner the flood decides), its seeded pedicles where the
+    network had nothing, and its body interior."""
     markers = np.where(bone & (labels > 0), labels, 0).astype(np.int16)
+    if unseeded is not None:
+        markers[unseeded] = 0
     seeds = bone & (arch > 0) & (markers == 0)
     markers[seeds] = arch[seeds]
     markers[core > 0] = core[core > 0]
@@ -698,8 +703,10 @@ def refine_instances(
     ``classes``, ``labels`` (instances) and ``bone_confidence`` (summed probability of the
     bone classes) are on the coarse grid with the same field of view as ``hu``. A refined
     voxel's confidence is the network's probability that it is vertebral bone.
-    ``axis_id`` is C2's instance where its dens and C1 were seen (``Instances.axis_id``): its
-    pedicles are never seeded (``_arch_seeds``). ``checkpoint(fraction, message)`` is called
+    ``axis_id`` is C2's instance where its dens and C1 were seen (``Instances.axis_id``;
+    C1 is then the instance above it, ``axis_id - 1``): its pedicles are never seeded
+    (``_arch_seeds``), and C1's network voxels level with it do not seed C1
+    (``craniocervical.atlas_level_with_axis``). ``checkpoint(fraction, message)`` is called
     between the stages (seconds apart on a clinical CT): it reports progress and may raise
     to cancel.
     """
@@ -755,7 +762,10 @@ def refine_instances(
     missed = missed_arches(box_labels, box_classes)
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing, [i for i in missed if i != axis_id]),
                    sub_index)
-    markers = _markers(bone, sub_labels, seeds, core_labels)
+    # the atlas' network voxels level with the axis: C1's flood meets C2's at their joints
+    atlas_band = (gather(atlas_level_with_axis(box_labels, axis_id - 1, axis_id, coarse_spacing[0]), sub_index)
+                  if axis_id is not None and axis_id > 1 else None)
+    markers = _markers(bone, sub_labels, seeds, core_labels, atlas_band)
     # the two floods are independent and their C loops release the interpreter lock: on a
     # 2-core CPU the image's flood of the arches runs beside the network's (same result)
     # flooding from each instance through bright bone first: where two meet is a dark

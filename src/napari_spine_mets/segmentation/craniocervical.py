@@ -142,19 +142,19 @@ def atlas_level_with_axis(labels: np.ndarray, atlas_id: int, axis_id: int, spaci
     On the coarse grid the lateral atlanto-axial joints are blurred shut, and the instance
     flood (``labelling.find_instances``) gives C2's superior articular facets, which rise
     beside the dens' base, to C1's lateral masses resting on them (benchmark neck 220004:
-    1,500 voxels of C2, up to 14 mm from C1). The refinement does not seed C1 there, so
-    its flood meets C2's at the joints' dark space on the fine grid. Straight up and down
-    only: C1's anterior arch lies in front of the dens, beside C2, not above it, and
-    without those seeds C1 lost its arch to C2 (a 10 mm sphere: C1 0.58 on 220004).
+    1,500 voxels of C2, up to 14 mm from C1). The refinement does not seed C1 there, so its
+    flood meets C2's at the joints' dark space on the fine grid. Straight up and down only:
+    C1's anterior arch lies in front of the dens, beside C2, not above it, and without those
+    seeds C1 lost its arch to C2 (a 10 mm sphere: C1 0.58 on 220004).
     """
-    reach = max(1, int(round(ATLAS_AXIS_BAND_MM / spacing_z)))
-    axis = labels == axis_id
-    level = np.zeros_like(axis)
-    for shift in range(-reach, reach + 1):  # a column dilation along z, without a 3-D structure
-        if shift > 0:
-            level[shift:] |= axis[:-shift]
-        elif shift < 0:
-            level[:shift] |= axis[-shift:]
-        else:
-            level |= axis
-    return level & (labels == atlas_id)
+    return _within_along_z(labels == axis_id, ATLAS_AXIS_BAND_MM, spacing_z) & (labels == atlas_id)
+
+
+def _within_along_z(mask: np.ndarray, reach_mm: float, spacing_z: float) -> np.ndarray:
+    """Voxels within ``reach_mm`` of ``mask`` straight above or below (a column dilation along axis 0)."""
+    reach = max(1, int(round(reach_mm / spacing_z)))
+    near = mask.copy()
+    for shift in range(1, reach + 1):
+        near[shift:] |= mask[:-shift]
+        near[:-shift] |= mask[shift:]
+    return near

@@ -417,6 +417,37 @@ def test_an_image_flood_reaching_two_levels_away_or_from_the_atlas_does_not_take
     assert (settled[6:, :4] == 7).all() and (settled[6:, 4:] == 5).all()
 
 
+def test_c1_settles_its_claims_against_c2_without_a_frame_and_gives_up_what_lies_level_with_c2s_body() -> None:
+    # fresh necks 712000 / 712011: the instance flood gave C1 the dens' tip (body class), which
+    # made C1 a frame, and settling in it gave C1's lateral masses to C2 (C1 0.52 / 0.72, C2
+    # 0.74 / 0.85). And where the network gave C1 C2's superior facets, level with C2's body
+    # proper (712002, 712009), the image's answer, C2, is right.
+    from napari_spine_mets.segmentation.arch_geometry import settle_arch_claims
+
+    classes = np.zeros((12, 4, 4), dtype=np.int16)
+    labels = np.zeros_like(classes)
+    classes[:2, :2], labels[:2] = 1, 2  # C2's body, coarse slices 0-1 (fine 0-3)
+    classes[:2, 2:, :2], classes[:2, 2:, 2:] = 3, 4  # its pedicles, behind
+    labels[8:] = 1  # C1: arch, and the dens' tip it was given (body class)
+    classes[8:], classes[10:, :2, :2] = 2, 1
+    by_network = np.zeros((24, 8, 8), dtype=np.int16)
+    by_image = np.zeros_like(by_network)
+    by_network[2:8], by_image[2:8] = 1, 2  # claimed by both: level with C2's body (2-3), above it (4-7)
+    atlas_and_axis_top = (1, 3)
+    settled = settle_arch_claims(by_network, by_image, classes, labels, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0),
+                                 atlas_and_axis_top)
+    assert (settled[2:4] == 2).all()  # C2's facets
+    assert (settled[4:8] == 1).all()  # C1's lateral masses: the network's answer
+    in_a_frame = settle_arch_claims(by_network, by_image, classes, labels, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0))
+    assert (in_a_frame[4:8] == 2).all()  # without the rule C1's fake frame gives its lateral masses away
+    classes[10:, :2, :2] = 2  # C1 without the dens' tip: no frame either way
+    network_only = settle_arch_claims(by_network, by_image, classes, labels, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0))
+    assert (network_only[2:4] == 1).all()  # without the rule C2's facets stay C1's
+    settled = settle_arch_claims(by_network, by_image, classes, labels, (2.0, 2.0, 2.0), (1.0, 1.0, 1.0),
+                                 atlas_and_axis_top)
+    assert (settled[2:4] == 2).all() and (settled[4:8] == 1).all()
+
+
 def test_an_arch_the_vertebra_below_took_is_given_back() -> None:
     # benchmark neck 220002: the network called C7's upper body disc, and both floods,
     # starting from its instances, gave most of C7's arch to T1 (C7 0.68). Here C7's arch

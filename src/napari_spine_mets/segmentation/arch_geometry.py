@@ -226,7 +226,8 @@ def points_in_pair_frame(grown: np.ndarray, box: tuple[slice, ...], instance: in
 
 
 def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np.ndarray, labels: np.ndarray,
-                       coarse_spacing: Sequence[float], spacing: Sequence[float]) -> np.ndarray:
+                       coarse_spacing: Sequence[float], spacing: Sequence[float],
+                       atlas: tuple[int, int] | None = None) -> np.ndarray:
     """One label per bone voxel from the network's and the image's answers (fine grid).
 
     Where only one answers, it stands; where they disagree, neighbours' claims are settled in
@@ -234,6 +235,10 @@ def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np
     without a body (C1), keep the network's answer (session 25: the image's flood crosses
     facet joints freely in the neck); anything else goes to the more cranial vertebra.
     ``classes`` and ``labels`` are the coarse grid over the same field as the fine arrays.
+    ``atlas`` = (C1's instance, the last fine slice of C2's body proper) where C1 was found:
+    C1 has no frame even where the instance flood gave it some of the dens (body class), and
+    what it claims against C2 level with or below C2's body proper is C2's (its superior
+    articular facets; C1's lateral masses rest on them, above).
     """
     both = (by_network > 0) & (by_image > 0)
     settled = np.where(both, np.minimum(by_network, by_image), np.maximum(by_network, by_image)).astype(np.int16)
@@ -241,6 +246,9 @@ def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np
     if not disputed.any():
         return settled
     centre, pedicle = body_frames(classes, labels, coarse_spacing)
+    if atlas is not None:
+        centre.pop(atlas[0], None)
+        pedicle.pop(atlas[0], None)
     points = np.argwhere(disputed)
     upper = np.minimum(by_network[disputed], by_image[disputed])
     lower = np.maximum(by_network[disputed], by_image[disputed])
@@ -249,6 +257,9 @@ def settle_arch_claims(by_network: np.ndarray, by_image: np.ndarray, classes: np
     # upper one has no body (C1: the cranial one winning gave C2's arch to the atlas)
     network = by_network[disputed]
     choice = np.where((lower - upper >= 2) | ~np.isin(upper, list(centre)), network, upper)
+    if atlas is not None:
+        atlas_id, axis_body_top = atlas
+        choice[(upper == atlas_id) & (lower == atlas_id + 1) & (points[:, 0] <= axis_body_top)] = atlas_id + 1
     fine_spacing = np.asarray(spacing, dtype=float)
     for u in np.unique(upper):
         pair = (upper == u) & (lower == u + 1)  # neighbours only

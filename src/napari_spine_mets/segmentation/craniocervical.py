@@ -20,8 +20,8 @@ import numpy as np
 
 from ..morphology import largest_piece
 
-__all__ = ["Dens", "find_dens", "atlas_marker", "atlas_top_mm", "trim_atlas", "atlas_level_with_axis", "MIN_DENS_MM",
-           "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
+__all__ = ["Dens", "find_dens", "body_proper_top", "atlas_marker", "atlas_top_mm", "trim_atlas", "atlas_level_with_axis",
+           "MIN_DENS_MM", "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
 
 #: Above the body proper, a column of body this tall (mm) is a dens (it is ~15 mm above C2's body).
 MIN_DENS_MM = 7.0
@@ -69,12 +69,11 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
     ``MAX_DENS_WIDTH_MM`` in any slice (its largest piece), ending below the top of the view
     (a body cut by the view's edge is not a peg).
     """
-    area = body.sum(axis=(1, 2)).astype(float)
-    zs = np.nonzero(area)[0]
-    if zs.size == 0:
+    body_top = body_proper_top(body)
+    if body_top is None:
         return None
-    wide = np.nonzero(area >= DENS_AREA_FRACTION * area.max())[0]
-    body_top, top = int(wide.max()), int(zs.max())
+    top = int(np.nonzero(body.any(axis=(1, 2)))[0].max())
+    area = body.sum(axis=(1, 2))
     peg = area[body_top + 1 : top + 1]
     if peg.size == 0 or (peg == 0).any() or top >= body.shape[0] - 1:
         return None
@@ -92,6 +91,15 @@ def find_dens(body: np.ndarray, spacing: tuple[float, float, float]) -> Dens | N
             return None
     ys, xs = np.nonzero(column.any(axis=0))
     return Dens(body_top=body_top, peg_top=top, centre_yx=(float(ys.mean()), float(xs.mean())))
+
+
+def body_proper_top(body: np.ndarray) -> int | None:
+    """Highest slice (axis 0) of the body proper: of at least ``DENS_AREA_FRACTION`` of the
+    body's largest axial area (above it, on C2, the dens); None for an empty mask."""
+    area = body.sum(axis=(1, 2)).astype(float)
+    if not area.any():
+        return None
+    return int(np.nonzero(area >= DENS_AREA_FRACTION * area.max())[0].max())
 
 
 def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float, float]) -> np.ndarray | None:

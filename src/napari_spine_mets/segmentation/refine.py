@@ -51,7 +51,7 @@ from .arch_geometry import (MIN_ARCH_RATIO, ColumnFrames, arch_above_the_top, ar
                             lateral_bone_to_lower, return_taken_arches, return_taken_pedicles, settle_arch_claims,
                             spinous_tips_to_upper, whole_pedicles)
 from .classes import BONE_CLASSES, SACRUM_CLASS
-from .craniocervical import atlas_level_with_axis
+from .craniocervical import atlas_level_with_axis, body_proper_top
 from .mirror_fill import fill_from_mirror
 from .sacrum import part_s1_from_sacrum, sacrum_bone
 from .vessels import blood_pool, vessel_wall
@@ -609,6 +609,18 @@ def arch_interior(smooth: np.ndarray, network_arch: np.ndarray) -> np.ndarray:
     return inside
 
 
+def _atlas_and_axis_top(classes: np.ndarray, labels: np.ndarray, axis_id: int | None,
+                        z_index: np.ndarray) -> tuple[int, int] | None:
+    """(C1's instance, the last fine slice of C2's body proper) where C1 was found around C2's dens
+    (``settle_arch_claims``); ``z_index`` maps fine slices to coarse ones."""
+    if axis_id is None or axis_id < 2:
+        return None
+    top = body_proper_top((labels == axis_id) & (classes == _BODY_CLASS))
+    if top is None:
+        return None
+    return axis_id - 1, int(np.searchsorted(z_index, top, side="right")) - 1
+
+
 def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.ndarray,
              unseeded: np.ndarray | None = None) -> np.ndarray:
     """Where each instance starts growing: its network bone that is bone here (less the
@@ -778,7 +790,8 @@ def refine_instances(
         arches = by_image.result()
     step(0.65, "settling the arches between neighbours")
     if arches is not None:
-        grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing)
+        grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing,
+                                   _atlas_and_axis_top(box_classes, box_labels, axis_id, sub_index[0]))
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
     outside_bodies = ~body_part
     grown = lateral_bone_to_lower(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)

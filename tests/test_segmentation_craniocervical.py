@@ -12,7 +12,8 @@ import pytest
 
 from napari_spine_mets.anatomy import level_of_label
 from napari_spine_mets.segmentation.classes import target_from_truth
-from napari_spine_mets.segmentation.craniocervical import (ATLAS_SEED_ABOVE_MM, Dens, atlas_marker, find_dens,
+from napari_spine_mets.segmentation.craniocervical import (ATLAS_ABOVE_DENS_MM, ATLAS_SEED_ABOVE_MM, Dens,
+                                                           atlas_marker, find_dens, skull_base_above_dens,
                                                            trim_atlas)
 from napari_spine_mets.segmentation.labelling import Instances, find_instances, name_levels
 from napari_spine_mets.segmentation.resampling import resample_labels, working_shape
@@ -104,6 +105,33 @@ def test_skull_base_above_the_dens_is_taken_out_of_c1() -> None:
     trim_atlas(labels, parts, atlas_id=1, top_mm=20.0, spacing_z=1.0)
     assert (labels[5:20] == 1).all() and (labels[20:] == 0).all() and (parts[20:] == 0).all()
     assert (labels[0:5] == 2).all() and (parts[:20] == 2).all()
+
+def test_skull_base_the_network_called_body_above_the_dens_is_no_vertebra(neck) -> None:
+    # fresh neck 713002: the clivus and occipital bone, called vertebral body, were the most
+    # cranial body; no dens was looked for on C2 below them, C1 joined C2, no level was named
+    classes, truth, spacing = neck
+    c2_body = (truth == 49) & (classes == 1)  # TotalSegmentator's id of C2
+    dens = find_dens(c2_body, spacing)
+    assert dens is not None
+    classes = np.concatenate([classes, np.zeros((12, *classes.shape[1:]), classes.dtype)])  # room above
+
+    def plate_at(lowest: int) -> np.ndarray:
+        plate = np.zeros(classes.shape, dtype=bool)
+        cy, cx = (int(round(c)) for c in dens.centre_yx)
+        plate[lowest:lowest + 3, cy - 6:cy + 6, cx - 10:cx + 10] = True  # 24 x 40 mm of "body"
+        return plate & (classes == 0)
+
+    above = dens.peg_top + int(ATLAS_ABOVE_DENS_MM // spacing[0]) + 1
+    with_skull = np.where(plate_at(above), 1, classes).astype(classes.dtype)
+    instances = find_instances(with_skull, spacing)
+    assert (instances.atlas_id, instances.axis_id) == (1, 2)  # without the rule: neither
+    assert instances.count == 8  # the plate is no ninth vertebra
+    naming = name_levels(instances, spacing)
+    assert "dens" in naming.anchor and naming.levels[2] == "C2"
+    c2_body = np.concatenate([c2_body, np.zeros((12, *c2_body.shape[1:]), bool)])
+    assert skull_base_above_dens(plate_at(above), c2_body, spacing)
+    assert not skull_base_above_dens(plate_at(dens.peg_top + 2), c2_body, spacing)  # within reach of the dens
+
 
 def test_no_dens_below_c2_nor_on_a_body_cut_by_the_view() -> None:
     for levels in (("C3", "C4", "C5", "C6"), ("T11", "T12", "L1", "L2")):

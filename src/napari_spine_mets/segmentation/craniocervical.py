@@ -21,7 +21,7 @@ import numpy as np
 from ..morphology import largest_piece
 
 __all__ = ["Dens", "find_dens", "body_proper_top", "atlas_marker", "atlas_top_mm", "trim_atlas", "atlas_level_with_axis",
-           "MIN_DENS_MM", "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
+           "skull_base_above_dens", "MIN_DENS_MM", "DENS_AREA_FRACTION", "MAX_DENS_WIDTH_MM"]
 
 #: Above the body proper, a column of body this tall (mm) is a dens (it is ~15 mm above C2's body).
 MIN_DENS_MM = 7.0
@@ -122,6 +122,24 @@ def atlas_marker(posterior: np.ndarray, dens: Dens, spacing: tuple[float, float,
     # seed keeps to the bone clearly above it, and the rest goes to whichever is nearer
     seed = marker & ((z - dens.body_top) * spacing[0] > ATLAS_SEED_ABOVE_MM)
     return seed if seed.any() else marker
+
+
+def skull_base_above_dens(top: np.ndarray, below: np.ndarray, spacing: tuple[float, float, float]) -> bool:
+    """Whether ``top``, the most cranial "body" piece, is skull base: it carries no dens, the
+    piece ``below`` it does, and all of it lies more than ``ATLAS_ABOVE_DENS_MM`` above the
+    dens' tip, where no vertebra is (C1, which has no body, sits around the dens).
+
+    Fresh neck 713002 (C1-C3 in view, 2 mm slices): the network called the clivus and occipital
+    bone vertebral body; as the most cranial body it was looked at for a dens and C2's dens
+    below it was not, so C1 joined C2 (0.60 / 0.65) and no level was named.
+    """
+    if find_dens(top, spacing) is not None:
+        return False
+    dens = find_dens(below, spacing)
+    if dens is None:
+        return False
+    lowest = int(np.nonzero(top.any(axis=(1, 2)))[0].min())
+    return (lowest - dens.peg_top) * spacing[0] > ATLAS_ABOVE_DENS_MM
 
 
 def atlas_top_mm(dens: Dens, spacing_z: float) -> float:

@@ -100,6 +100,7 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     from scipy import ndimage
     from skimage.segmentation import watershed
 
+    from .craniocervical import skull_base_above_dens
     from .tilted_split import split_tilted_bodies
 
     voxel_mm3 = float(np.prod(spacing))
@@ -135,6 +136,10 @@ def find_instances(classes: np.ndarray, spacing: tuple[float, float, float]) -> 
     pieces = _drop_slivers(pieces)
     centroids = [_mean_slice(piece) for piece in pieces]
     order = sorted(range(len(pieces)), key=lambda i: -centroids[i])
+    if len(order) >= 2 and skull_base_above_dens(pieces[order[0]], pieces[order[1]], spacing):
+        log.info("the most cranial body lies above C2's dens: skull base, not a vertebra")
+        pieces = [piece for i, piece in enumerate(pieces) if i != order[0]]
+        order = [i - (i > order[0]) for i in order[1:]]
     markers = np.zeros(classes.shape, dtype=np.int16)
     for new_id, index in enumerate(order, start=1):
         markers[pieces[index]] = new_id

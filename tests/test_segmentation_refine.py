@@ -651,6 +651,24 @@ def test_only_a_missing_piece_of_lesion_size_is_restored_from_the_mirror() -> No
     assert fill_from_mirror(damaged, fat, spacing, canal, body, canal)[1] == {}
 
 
+def test_a_small_deposit_in_the_arch_is_restored_but_not_a_crumb() -> None:
+    # fresh neck 712007, benchmark 220006: lytic deposits in T1's arch left 180-270 mm³ once
+    # opened, under the 300 mm³ the mirror asked for until session 34
+    from napari_spine_mets.segmentation.mirror_fill import fill_from_mirror
+
+    spacing = (1.0, 1.0, 1.0)
+    labels, canal, body = _box_vertebra()
+    for edge, expected in ((7, True), (6, False)):  # 343 mm³, 179 once opened; 216 mm³, 88 once opened
+        start = 2
+        damaged = labels.copy()
+        damaged[start:start + edge, 14:14 + edge, 40:40 + edge] = 0
+        hu = np.full(labels.shape, 50.0)
+        hu[damaged > 0] = 400.0
+        hu[canal] = 10.0
+        restored, added = fill_from_mirror(damaged, hu, spacing, canal, body, canal)
+        assert (1 in added) is expected, edge
+
+
 def test_a_lesion_that_took_a_large_share_of_a_small_vertebra_is_restored_but_not_a_lopsided_ones_hole() -> None:
     """Benchmark neck 220001: a lytic lesion of 8 mm radius took C6's left pedicle, and C6's
     mirror image matched only 0.625 of it, under the 0.8 that keeps an off line from adding soft

@@ -11,7 +11,7 @@ A vertebra is nearly symmetric about its mid-sagittal plane (``mirror_axis``: th
 body's centre and its canal's, turned with the vertebra), so its mask mirrored there covers
 the missing part: where the mirror falls on soft-tissue density next to the vertebra, in a
 piece too thick to be the sliver that any asymmetry or noise leaves (``_OPEN_MM``) and of
-lesion size (``_MIN_MM3``), that piece is the vertebra's. A vertebra whose mirror image
+lesion size (``_MIN_MM3``, a deposit of ~6.5 mm), that piece is the vertebra's. A vertebra whose mirror image
 does not match it (``_MIN_SYMMETRY``) is left alone: the line is then not its plane.
 A lesion across the midline (spinous process) has no healthy mirror and is not restored.
 

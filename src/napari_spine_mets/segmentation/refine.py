@@ -609,16 +609,16 @@ def arch_interior(smooth: np.ndarray, network_arch: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _atlas_and_axis_top(classes: np.ndarray, labels: np.ndarray, axis_id: int | None,
+def _atlas_and_axis_top(classes: np.ndarray, labels: np.ndarray, atlas_id: int | None,
                         z_index: np.ndarray) -> tuple[int, int] | None:
-    """(C1's instance, the last fine slice of C2's body proper) where C1 was found around C2's dens
-    (``settle_arch_claims``); ``z_index`` maps fine slices to coarse ones."""
-    if axis_id is None or axis_id < 2:
+    """(C1's instance, the last fine slice of C2's body proper, C2 being the instance below C1)
+    where C1 was found (``settle_arch_claims``); ``z_index`` maps fine slices to coarse ones."""
+    if atlas_id is None:
         return None
-    top = body_proper_top((labels == axis_id) & (classes == _BODY_CLASS))
+    top = body_proper_top((labels == atlas_id + 1) & (classes == _BODY_CLASS))
     if top is None:
         return None
-    return axis_id - 1, int(np.searchsorted(z_index, top, side="right")) - 1
+    return atlas_id, int(np.searchsorted(z_index, top, side="right")) - 1
 
 
 def _markers(bone: np.ndarray, labels: np.ndarray, arch: np.ndarray, core: np.ndarray,
@@ -775,8 +775,9 @@ def refine_instances(
     seeds = gather(_arch_seeds(box_classes, box_labels, coarse_spacing, [i for i in missed if i != axis_id]),
                    sub_index)
     # the atlas' network voxels level with the axis: C1's flood meets C2's at their joints
-    atlas_band = (gather(atlas_level_with_axis(box_labels, axis_id - 1, axis_id, coarse_spacing[0]), sub_index)
-                  if axis_id is not None and axis_id > 1 else None)
+    atlas_id = axis_id - 1 if axis_id is not None and axis_id > 1 else None  # C1 is the instance above C2
+    atlas_band = (gather(atlas_level_with_axis(box_labels, atlas_id, axis_id, coarse_spacing[0]), sub_index)
+                  if atlas_id is not None else None)
     markers = _markers(bone, sub_labels, seeds, core_labels, atlas_band)
     # the two floods are independent and their C loops release the interpreter lock: on a
     # 2-core CPU the image's flood of the arches runs beside the network's (same result)
@@ -791,7 +792,7 @@ def refine_instances(
     step(0.65, "settling the arches between neighbours")
     if arches is not None:
         grown = settle_arch_claims(grown, arches, box_classes, box_labels, coarse_spacing, spacing,
-                                   _atlas_and_axis_top(box_classes, box_labels, axis_id, sub_index[0]))
+                                   _atlas_and_axis_top(box_classes, box_labels, atlas_id, sub_index[0]))
     body_part = gather(parts_coarse == _BODY_CLASS, sub_index)
     outside_bodies = ~body_part
     grown = lateral_bone_to_lower(grown, outside_bodies, box_classes, box_labels, coarse_spacing, spacing)

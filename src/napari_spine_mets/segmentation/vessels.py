@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..morphology import ball, dilate
+from ..morphology import IN_PLANE, ball, dilate
 
 __all__ = ["blood_pool", "vessel_wall", "uniform_instances"]
 
@@ -83,10 +83,8 @@ def blood_pool(hu: np.ndarray, spacing: Sequence[float], network_body: np.ndarra
         vessel[1:] = (voxels * float(np.prod(coarse)) >= _MIN_VOLUME_MM3) & (in_body < _MAX_BODY_FRACTION * voxels)
     found = vessel[regions]
     if found.any():
-        in_plane = np.zeros((3, 3, 3), dtype=bool)
-        in_plane[1] = ndimage.generate_binary_structure(2, 1)
         rim_steps = max(1, int(round(_RIM_MM / min(coarse[1:]))))
-        found |= ndimage.binary_dilation(found, in_plane, iterations=rim_steps) & (mean < _RIM_MAX_HU)
+        found |= ndimage.binary_dilation(found, IN_PLANE, iterations=rim_steps) & (mean < _RIM_MAX_HU)
     if step > 1:
         found = found.repeat(step, axis=1).repeat(step, axis=2)[:, : hu.shape[1], : hu.shape[2]]
     return found

@@ -63,6 +63,20 @@ def test_the_command_line_is_recorded_in_the_card(tmp_path: Path) -> None:
     recipe = json.loads(card.training_recipe)
     assert recipe["command"].endswith("--levels-from t10 --seed 3") and recipe["levels_from"] == "T10"
     assert "levels T10–S1" in card.training_data
+    assert recipe["joint_space_mm"] == 0.0 and "facet joints drawn touching" in card.training_data
+
+
+def test_cases_drawn_with_joint_spaces_are_the_same_cases_apart_from_their_joints(tmp_path: Path) -> None:
+    import json
+
+    from napari_spine_mets.segmentation.train import main
+    from napari_spine_mets.segmentation.training_data import random_params
+
+    assert random_params(5, joint_space_mm=1.5) == replace(random_params(5), joint_space_mm=1.5)
+    assert main(["--preset", "smoke", "--out", str(tmp_path), "--name", "joints", "--joint-space-mm", "1.5"]) == 0
+    _, card = load_weights("joints", tmp_path)
+    assert json.loads(card.training_recipe)["joint_space_mm"] == 1.5
+    assert "facet joint spaces of 1.5 mm" in card.training_data
 
 
 def test_worker_processes_deliver_the_same_cases_in_seed_order() -> None:

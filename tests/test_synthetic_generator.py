@@ -181,3 +181,37 @@ def test_params_validation() -> None:
     with pytest.raises(ValueError):
         FractureSpec("L1", 0.95)
     assert trabecular_hu_for_age(20) == pytest.approx(250) and trabecular_hu_for_age(80) == pytest.approx(120)
+
+
+def _closest_approach_mm(labels: np.ndarray, spacing: tuple[float, float, float]) -> float:
+    """The least distance between voxel centres of two different vertebrae."""
+    from scipy import ndimage
+
+    ids = [int(i) for i in np.unique(labels) if i in TOTALSEG_VERTEBRA_IDS.values()]
+    closest = np.inf
+    for i in ids:
+        distance = ndimage.distance_transform_edt(labels != i, sampling=spacing)
+        others = np.isin(labels, [j for j in ids if j != i])
+        closest = min(closest, float(distance[others].min()))
+    return closest
+
+
+def test_facet_joints_keep_their_space_in_truth_and_image() -> None:
+    params = SpineParams(levels=("L3", "L4", "L5"), spacing_mm=(1.0, 0.8, 0.8), fov_mm=200.0, lesions=(),
+                         fracture=None, include_sacrum=False)
+    touching = generate_spine_ct(params)
+    spaced = generate_spine_ct(replace(params, joint_space_mm=1.5))
+    spacing = spaced.ct.spacing
+    assert _closest_approach_mm(touching.vertebrae.array, spacing) < 1.0  # the articular processes meet
+    assert _closest_approach_mm(spaced.vertebrae.array, spacing) > 1.5
+    joint = (touching.vertebrae.array > 0) & (spaced.vertebrae.array == 0)
+    assert joint.sum() > 50  # a joint's worth of bone, on both sides
+    # the image shows the joint as a darker line where the two processes met
+    assert spaced.ct.array[joint].mean() < touching.ct.array[joint].mean() - 50
+    # the bodies are apart anyway: the discs between them are not touched
+    assert np.array_equal(spaced.parts.array == VertebraPart.DISC, touching.parts.array == VertebraPart.DISC)
+
+
+def test_joint_space_is_validated() -> None:
+    with pytest.raises(ValueError, match="joint space"):
+        SpineParams(joint_space_mm=-1.0)

@@ -71,6 +71,9 @@ class TrainConfig:
     workers: int = 0
     #: The seed of the first training case: a fine-tuning run given a new one sees new cases.
     first_case_seed: int = 1
+    #: Facet joint space drawn in training and validation cases (mm; ``SpineParams.joint_space_mm``).
+    #: 0 as for every shipped network; 1.5 teaches the joints' dark line (see docs/segmentation.md).
+    joint_space_mm: float = 0.0
 
 
 PRESETS: dict[str, TrainConfig] = {
@@ -191,6 +194,7 @@ class _CaseSource:
         if not 1 <= config.first_case_seed < VALIDATION_SEED_BASE:
             raise ValueError(f"--first-case-seed {config.first_case_seed}: training seeds lie in 1–{VALIDATION_SEED_BASE - 1}")
         self._spacing, self._levels = config.working_spacing_mm, levels
+        self._joint_space_mm = config.joint_space_mm
         self._first_seed = self._next_seed = config.first_case_seed
         self._pool: ProcessPoolExecutor | None = None
         self._pending: list[Future[TrainingSample]] = []
@@ -216,12 +220,13 @@ class _CaseSource:
 
     def _submit(self) -> None:
         assert self._pool is not None
-        self._pending.append(self._pool.submit(make_sample, self._take_seed(), self._spacing, self._levels))
+        self._pending.append(self._pool.submit(make_sample, self._take_seed(), self._spacing, self._levels,
+                                               self._joint_space_mm))
 
     def next_case(self) -> TrainingSample:
         """The next case in seed order (waits for it)."""
         if self._pool is None:
-            return make_sample(self._take_seed(), self._spacing, self._levels)
+            return make_sample(self._take_seed(), self._spacing, self._levels, self._joint_space_mm)
         sample = self._pending.pop(0).result()
         self._submit()
         return sample
@@ -242,9 +247,10 @@ def _validation_cases(config: TrainConfig, levels: tuple[str, ...]) -> list[Trai
     the run has workers."""
     seeds = [VALIDATION_SEED_BASE + i for i in range(config.n_validation_cases)]
     if config.workers <= 0:
-        return [make_sample(seed, config.working_spacing_mm, levels) for seed in seeds]
+        return [make_sample(seed, config.working_spacing_mm, levels, config.joint_space_mm) for seed in seeds]
     with _single_threaded_pool(min(config.workers, len(seeds))) as pool:
-        return list(pool.map(make_sample, seeds, [config.working_spacing_mm] * len(seeds), [levels] * len(seeds)))
+        return list(pool.map(make_sample, seeds, [config.working_spacing_mm] * len(seeds), [levels] * len(seeds),
+                             [config.joint_space_mm] * len(seeds)))
 
 
 def _learning_rate(config: TrainConfig, iteration: int, elapsed_s: float) -> float:
@@ -328,7 +334,8 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
             version=__version__,
             architecture={},
             classes=CLASS_NAMES,
-            training_data=_training_data_text(levels, config.first_case_seed, last_seed, start_card),
+            training_data=_training_data_text(levels, config.first_case_seed, last_seed, start_card,
+                                              config.joint_space_mm),
             training_recipe=json.dumps({**asdict(config), "command": command}),
             metrics={"validation": {"seeds": f"{VALIDATION_SEED_BASE}+", **summary}},
             intended_use=(
@@ -345,10 +352,12 @@ def train(config: TrainConfig, out_dir: Path | None, name: str = "vertebrae-ct",
     return summary
 
 
-def _training_data_text(levels: tuple[str, ...], first_seed: int, last_seed: int, start: ModelCard | None) -> str:
+def _training_data_text(levels: tuple[str, ...], first_seed: int, last_seed: int, start: ModelCard | None,
+                        joint_space_mm: float = 0.0) -> str:
     """What the weights have seen, including what the weights they started from had seen."""
+    joints = f"facet joint spaces of {joint_space_mm:g} mm" if joint_space_mm > 0 else "facet joints drawn touching"
     text = (f"Synthetic spine CT from napari_spine_mets.synthetic (levels {levels[0]}–{levels[-1]}), "
-            f"seeds {first_seed}–{last_seed}, "
+            f"seeds {first_seed}–{last_seed}, {joints}, "
             "domain-randomised anatomy, acquisition and pathology; no patient data.")
     if start is not None:
         text += (f" Started from {start.name} {start.version} (sha256 {start.weights_sha256[:12]}), trained on: "
@@ -370,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-dir", type=Path, help="folder of the --init weights (default: the package's)")
     parser.add_argument("--learning-rate", type=float, help="overrides the preset (lower it to fine-tune)")
     parser.add_argument("--workers", type=int, help="processes generating cases (overrides the preset)")
+    parser.add_argument("--joint-space-mm", type=float, default=0.0,
+                        help="facet joint space drawn in the cases (mm; 0 as for the shipped networks)")
     parser.add_argument("--first-case-seed", type=int, default=1,
                         help="seed of the first training case (a fine-tuning run given a new one sees new cases)")
     parser.add_argument("--refresh-every", type=int,
@@ -391,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh_every is not None:
         config.refresh_every = args.refresh_every
     config.first_case_seed = args.first_case_seed
+    config.joint_space_mm = args.joint_space_mm
     from .weights import default_weights_dir
 
     command = shlex.join(["python", "-m", "napari_spine_mets.segmentation.train", *(sys.argv[1:] if argv is None else argv)])

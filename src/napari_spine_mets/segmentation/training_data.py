@@ -43,9 +43,11 @@ class TrainingSample:
         return self._foreground
 
 
-def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS) -> SpineParams:
+def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS,
+                  joint_space_mm: float = 0.0) -> SpineParams:
     """A random but plausible case: 3 to all ``supported`` levels (contiguous, cranial to
-    caudal), random acquisition and lesions."""
+    caudal), random acquisition and lesions, facet joints ``joint_space_mm`` wide (no random
+    draw, so a seed gives the same case apart from its joints)."""
     rng = np.random.default_rng(seed)
     n_levels = int(rng.integers(3, len(supported) + 1))
     start = int(rng.integers(0, len(supported) - n_levels + 1))
@@ -78,6 +80,7 @@ def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS
         ribs=True,
         lesions=tuple(lesions),
         fracture=fracture,
+        joint_space_mm=joint_space_mm,
     )
     if levels[0].startswith("C"):  # drawn last, so cases without a cervical level are as they were
         params = replace(params, cervical_lordosis_deg=float(rng.uniform(15.0, 45.0)))
@@ -85,10 +88,10 @@ def random_params(seed: int, supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS
 
 
 def make_sample(seed: int, working_spacing: float,
-                supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS) -> TrainingSample:
-    """Generate case ``seed`` (levels drawn from ``supported``) and resample image and
-    target to the working spacing."""
-    case = generate_spine_ct(random_params(seed, supported))
+                supported: tuple[str, ...] = LEGACY_TRAINING_LEVELS, joint_space_mm: float = 0.0) -> TrainingSample:
+    """Generate case ``seed`` (levels drawn from ``supported``, facet joints ``joint_space_mm``
+    wide) and resample image and target to the working spacing."""
+    case = generate_spine_ct(random_params(seed, supported, joint_space_mm))
     shape = working_shape(case.ct.shape, case.ct.spacing, working_spacing)
     hu = resample_image(case.ct.array, shape)
     rng = np.random.default_rng(seed + 7919)

@@ -96,7 +96,7 @@ def generate_spine_ct(params: SpineParams | None = None, progress: Progress | No
         paint_brain(tissue, grid, column[0])
     lut = hu_table(params)
     arrays = CaseArrays(tissue=tissue, vlabel=np.zeros(grid.shape, np.uint8), parts=np.zeros(grid.shape, np.uint8),
-                        hu=lut[tissue], lut=lut, spacing=grid.spacing)
+                        hu=lut[tissue], lut=lut, spacing=grid.spacing, joint_space_mm=params.joint_space_mm)
     report(0.35, "vertebrae")
     draw_column(column, sacrum, grid, arrays, axis=next(g for g in chain if g.level == "C2"))
     if params.ribs:

@@ -139,6 +139,12 @@ class SpineParams:
     contrast: bool = True
     #: Draw ribs articulating with the thoracic vertebrae.
     ribs: bool = True
+    #: Facet joint space in mm: where two vertebrae's articular processes meet, the lower one's
+    #: bone stops this far from the upper one's (cartilage and synovial space, shown on CT as a
+    #: dark line). Lumbar facet joints measure 1.5-1.9 mm on CT (Simon et al., Spine 2012;
+    #: 37:1058-64), subaxial cervical ones up to 1.3-2.0 mm as the upper limit of normal. 0 draws
+    #: the joints touching, as every case before session 35 did.
+    joint_space_mm: float = 0.0
     #: Metastases to draw (each in one vertebra).
     lesions: tuple[LesionSpec, ...] = field(default_factory=_default_lesions)
     #: Pathologic compression fracture, or None for an intact spine.
@@ -163,6 +169,8 @@ class SpineParams:
         if self.fracture is not None and self.fracture.level.upper() == "S1":
             raise ValueError("a compression fracture of S1 is not modelled")
         _check_craniocervical(self.lesions, self.fracture)
+        if not 0.0 <= self.joint_space_mm <= 4.0:
+            raise ValueError(f"joint space must be 0-4 mm, got {self.joint_space_mm}")
         if not 0.0 <= self.cervical_lordosis_deg <= 60.0:
             raise ValueError(f"cervical lordosis must be 0-60 deg, got {self.cervical_lordosis_deg}")
         if len(self.spacing_mm) != 3 or min(self.spacing_mm) <= 0 or max(self.spacing_mm) > 5:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ..anatomy import VertebraPart
 from .anatomy_model import LevelGeometry
@@ -37,6 +38,8 @@ class CaseArrays:
     hu: np.ndarray  # float32 HU before texture, blur and noise (bone with partial volume)
     lut: np.ndarray  # Tissue code -> HU
     spacing: tuple[float, float, float]  # (z, y, x) mm
+    #: Gap (mm) kept between a vertebra's bone and a neighbour's where they meet (facet joints).
+    joint_space_mm: float = 0.0
 
     def set_tissue(self, sl: tuple[slice, ...], mask: np.ndarray, code: int) -> None:
         """Paint one tissue class (binary, no partial volume) in the box ``sl``."""
@@ -157,9 +160,42 @@ def draw_vertebra(
     _paint_bone(geo, box, arrays, bone, body, ped_l, ped_r, posterior)
 
 
+def keep_joint_space(label: int, box: BoxView, arrays: CaseArrays, bone: np.ndarray) -> np.ndarray:
+    """``bone`` pulled back to ``arrays.joint_space_mm`` from any other vertebra's bone in the box.
+
+    Vertebrae are painted cranial to caudal, so the lower one of a facet joint gives way: its
+    articular surface ends a joint space short of the upper one's, as the cartilage and synovial
+    space show on CT, instead of touching it.
+    """
+    gap = arrays.joint_space_mm
+    if gap <= 0:
+        return bone
+    sl = box.slices
+    labels = arrays.vlabel[sl]
+    tissue = arrays.tissue[sl]
+    others = (labels != 0) & (labels != label) & ((tissue == Tissue.CORTICAL) | (tissue == Tissue.TRABECULAR))
+    if not others.any():
+        return bone
+    crop = _grown_bounds(others, gap, arrays.spacing)
+    distance = np.full(bone.shape, np.float32(np.inf), np.float32)
+    distance[crop] = ndimage.distance_transform_edt(~others[crop], sampling=arrays.spacing)
+    return np.maximum(bone, np.float32(gap) - distance)
+
+
+def _grown_bounds(mask: np.ndarray, margin_mm: float, spacing: tuple[float, float, float]) -> tuple[slice, ...]:
+    """Bounding box of ``mask``'s voxels grown by ``margin_mm`` (and one voxel), clipped to the array."""
+    bounds = []
+    for axis, (n, step) in enumerate(zip(mask.shape, spacing)):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        grow = int(np.ceil(margin_mm / step)) + 1
+        bounds.append(slice(max(int(hit[0]) - grow, 0), min(int(hit[-1]) + 1 + grow, n)))
+    return tuple(bounds)
+
+
 def _paint_bone(geo: LevelGeometry, box: BoxView, arrays: CaseArrays, bone: np.ndarray,
                 body: np.ndarray, ped_l: np.ndarray, ped_r: np.ndarray, posterior: np.ndarray) -> None:
     sl = box.slices
+    bone = keep_joint_space(geo.label, box, arrays, bone)
     free = arrays.vlabel[sl] == 0
     inside = (bone < 0) & free
     tissue = np.where(bone > -CORTEX_MM, Tissue.CORTICAL, Tissue.TRABECULAR).astype(np.uint8)

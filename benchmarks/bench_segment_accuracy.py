@@ -1,6 +1,6 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--lumbosacral-cases 0] [--device auto] [--precision auto]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--lumbosacral-cases 0] [--device auto] [--precision auto] [--joint-space-mm 0]``
 
 (a) held-out synthetic cases (seeds from 200000, never used in training or validation),
 levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
@@ -33,6 +33,8 @@ that light: the Dice of the prediction and the reference both taken to a 3 mm gr
 (``dice_at_3mm``), and, on the synthetic cases, the Dice a perfect segmentation scores
 against a perfect 3 mm copy of itself (``ceiling_vs_3mm_copy``): no segmentation at the
 scan's resolution can score above that against a 3 mm reference, however right it is.
+``--joint-space-mm`` draws every synthetic case with facet joint spaces that wide
+(``SpineParams.joint_space_mm``; the same seeds, the same cases apart from their joints).
 Writes benchmarks/results/bench_segment_accuracy.json.
 """
 
@@ -132,7 +134,8 @@ def ending_at_s1(params: "SpineParams") -> "SpineParams":
 
 
 def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int = 200_000,
-              supported: tuple[str, ...] | None = None, precision: str = "auto", to_s1: bool = False) -> dict:
+              supported: tuple[str, ...] | None = None, precision: str = "auto", to_s1: bool = False,
+              joint_space_mm: float = 0.0) -> dict:
     from napari_spine_mets.segmentation.inference import segment_vertebrae
     from napari_spine_mets.segmentation.training_data import random_params
     from napari_spine_mets.synthetic import generate_spine_ct
@@ -140,7 +143,8 @@ def synthetic(cases: int, device: str, weights_dir: Path | None, seed_base: int 
     per_case = []
     for i in range(cases):
         seed = seed_base + i
-        params = random_params(seed) if supported is None else random_params(seed, supported)
+        params = random_params(seed, joint_space_mm=joint_space_mm) if supported is None else random_params(
+            seed, supported, joint_space_mm)
         case = generate_spine_ct(ending_at_s1(params) if to_s1 else params)
         result = segment_vertebrae(case.ct, device=device, precision=precision, weights_dir=weights_dir)
         truth, predicted = case.vertebrae.array, result.vertebrae.array
@@ -310,22 +314,29 @@ def main() -> int:
                         help="held-out cases ending at S1 (3-8 levels of T11-S1, seeds 540000+): naming from the sacrum")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", help="the network's arithmetic: auto, float32, bfloat16, float16")
+    parser.add_argument("--joint-space-mm", type=float, default=0.0,
+                        help="draw the synthetic cases with facet joint spaces this wide (0: touching, as every "
+                             "session before 35 measured)")
     args = parser.parse_args()
     started = time.time()
     from napari_spine_mets.segmentation.weights import default_weights_dir
     import json
 
     card = json.loads(((args.weights_dir or default_weights_dir()) / "vertebrae-ct.json").read_text())
+    joints = args.joint_space_mm
     data = {
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
         "precision": args.precision,
-        "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision),
+        "joint_space_mm": args.joint_space_mm,
+        "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision, joint_space_mm=joints),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
-                                     supported=THORACOLUMBAR_LEVELS, precision=args.precision),
+                                     supported=THORACOLUMBAR_LEVELS, precision=args.precision, joint_space_mm=joints),
         "synthetic_cervical": synthetic(args.cervical_cases, args.device, args.weights_dir, seed_base=220_000,
-                                        supported=CERVICAL_RANGE, precision=args.precision) if args.cervical_cases else None,
+                                        supported=CERVICAL_RANGE, precision=args.precision, joint_space_mm=joints)
+        if args.cervical_cases else None,
         "synthetic_lumbosacral": synthetic(args.lumbosacral_cases, args.device, args.weights_dir, seed_base=540_000,
-                                           supported=LUMBOSACRAL, precision=args.precision, to_s1=True)
+                                           supported=LUMBOSACRAL, precision=args.precision, to_s1=True,
+                                           joint_space_mm=joints)
         if args.lumbosacral_cases else None,
         "real_ct_vs_totalsegmentator": real(args.device, args.weights_dir, args.precision),
         "machine": machine_info(),

@@ -1,6 +1,7 @@
 """Vertebra segmentation accuracy: Dice per vertebra and level naming.
 
-``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0] [--lumbosacral-cases 0] [--device auto] [--precision auto] [--joint-space-mm 0]``
+``python benchmarks/bench_segment_accuracy.py [--cases 4] [--upper-cases 4] [--cervical-cases 0]
+[--lumbosacral-cases 0] [--device auto] [--precision auto] [--joint-space-mm 0]``
 
 (a) held-out synthetic cases (seeds from 200000, never used in training or validation),
 levels T8–S1 as in every earlier session, and ``--upper-cases`` more from seeds 210000 drawn
@@ -328,7 +329,8 @@ def main() -> int:
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
         "precision": args.precision,
         "joint_space_mm": args.joint_space_mm,
-        "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision, joint_space_mm=joints),
+        "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision,
+                               joint_space_mm=joints),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
                                      supported=THORACOLUMBAR_LEVELS, precision=args.precision, joint_space_mm=joints),
         "synthetic_cervical": synthetic(args.cervical_cases, args.device, args.weights_dir, seed_base=220_000,

@@ -142,8 +142,9 @@ class SpineParams:
     #: Facet joint space in mm: where two vertebrae's articular processes meet, the lower one's
     #: bone stops this far from the upper one's (cartilage and synovial space, shown on CT as a
     #: dark line). Lumbar facet joints measure 1.5-1.9 mm on CT (Simon et al., Spine 2012;
-    #: 37:1058-64), subaxial cervical ones up to 1.3-2.0 mm as the upper limit of normal. 0 draws
-    #: the joints touching, as every case before session 35 did.
+    #: 37:1058-64); subaxial cervical ones 1.3-2.0 mm at the upper limit of normal (Int J Spine
+    #: Surg 2018;12:510). 0 draws the joints touching, as every case before session 35 did. Only
+    #: joints between two vertebrae: the ribs and the skull base still touch the column.
     joint_space_mm: float = 0.0
     #: Metastases to draw (each in one vertebra).
     lesions: tuple[LesionSpec, ...] = field(default_factory=_default_lesions)

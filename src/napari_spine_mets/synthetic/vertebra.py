@@ -184,12 +184,9 @@ def keep_joint_space(label: int, box: BoxView, arrays: CaseArrays, bone: np.ndar
 
 def _grown_bounds(mask: np.ndarray, margin_mm: float, spacing: tuple[float, float, float]) -> tuple[slice, ...]:
     """Bounding box of ``mask``'s voxels grown by ``margin_mm`` (and one voxel), clipped to the array."""
-    bounds = []
-    for axis, (n, step) in enumerate(zip(mask.shape, spacing)):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        grow = int(np.ceil(margin_mm / step)) + 1
-        bounds.append(slice(max(int(hit[0]) - grow, 0), min(int(hit[-1]) + 1 + grow, n)))
-    return tuple(bounds)
+    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    grow = [int(np.ceil(margin_mm / step)) + 1 for step in spacing]
+    return tuple(slice(max(b.start - g, 0), min(b.stop + g, n)) for b, g, n in zip(box, grow, mask.shape))
 
 
 def _paint_bone(geo: LevelGeometry, box: BoxView, arrays: CaseArrays, bone: np.ndarray,

@@ -328,7 +328,7 @@ def main() -> int:
     data = {
         "model": {"name": card["name"], "version": card["version"], "sha256": card["weights_sha256"]},
         "precision": args.precision,
-        "joint_space_mm": args.joint_space_mm,
+        "joint_space_mm": joints,
         "synthetic": synthetic(args.cases, args.device, args.weights_dir, precision=args.precision,
                                joint_space_mm=joints),
         "synthetic_t1_s1": synthetic(args.upper_cases, args.device, args.weights_dir, seed_base=210_000,
